@@ -1,0 +1,46 @@
+"""Typed errors of the engine. The CLI maps each class to one exit status in one place."""
+
+from __future__ import annotations
+
+
+class TriageError(Exception):
+    """Base class: something the caller can report in one line."""
+
+
+class CaseError(TriageError):
+    """A case file is unreadable, not JSON or YAML, or outside the case schema.
+
+    `where` names the file, `path` the place inside it ($.answers.side), `expected`
+    what would have been right.
+    """
+
+    def __init__(self, where: str, path: str, problem: str, expected: str = "") -> None:
+        self.where = where
+        self.path = path
+        self.problem = problem
+        self.expected = expected
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        parts = [self.where]
+        if self.path:
+            parts.append(self.path)
+        text = f"{': '.join(parts)}: {self.problem}"
+        if self.expected:
+            text += f"; expected {self.expected}"
+        return text
+
+
+class KnowledgeError(TriageError):
+    """The knowledge or rule files are invalid. Holds every problem, each located."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        count = len(problems)
+        first = problems[0] if problems else "unknown problem"
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        super().__init__(f"{first}{more}")
+
+
+class EngineError(TriageError):
+    """The rule engine failed on a case: an action raised, or the result broke an invariant."""

@@ -1,0 +1,84 @@
+"""Facts: what the engine reasons over, in one uniform shape.
+
+Every fact has a kind (`answer`, `finding`, `red_flag`, `unanswered`, `condition`,
+`disposition`, `tier`, `recommend`, `avoid`), an id, and for some kinds a value
+(an answer's value, a condition's assessment). Dispositions and tiers also carry their
+rank on the ladder so that rules can say "at least supervised".
+
+Inside durable_rules a fact is a flat dict with short keys (`t`, `k`, `v`, `r`); the
+key `id` is avoided on purpose because durable_rules uses it as the message identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Value = str | int | float
+
+KINDS = (
+    "answer",
+    "finding",
+    "red_flag",
+    "unanswered",
+    "condition",
+    "disposition",
+    "tier",
+    "recommend",
+    "avoid",
+)
+
+
+@dataclass(frozen=True, order=True)
+class Fact:
+    """One fact. `rank` is the ladder position of a disposition or tier, else None."""
+
+    kind: str
+    id: str
+    value: Value | None = None
+    rank: int | None = None
+
+    def to_engine(self, sid: str) -> dict[str, Any]:
+        """The dict asserted into durable_rules for session `sid`."""
+        out: dict[str, Any] = {"t": self.kind, "k": self.id, "sid": sid}
+        if self.value is not None:
+            out["v"] = self.value
+        if self.rank is not None:
+            out["r"] = self.rank
+        return out
+
+    @classmethod
+    def from_engine(cls, data: dict[str, Any]) -> Fact:
+        """Rebuild a fact from what durable_rules hands an action."""
+        return cls(str(data["t"]), str(data["k"]), data.get("v"), data.get("r"))
+
+    def to_json(self) -> dict[str, Any]:
+        """The public, trace-friendly form: kind, id and value (rank is derivable)."""
+        out: dict[str, Any] = {"kind": self.kind, "id": self.id}
+        if self.value is not None:
+            out["value"] = self.value
+        return out
+
+    def describe(self) -> str:
+        """Short human text, e.g. `knee_locking = yes` or `finding lateral_pain`."""
+        if self.kind == "answer":
+            return f"{self.id} = {self.value}"
+        if self.value is not None:
+            return f"{self.kind} {self.id} {self.value}"
+        return f"{self.kind} {self.id}"
+
+
+def normalise_number(value: Any) -> Any:
+    """3.0 and 3 are the same answer; durable_rules would treat them as different facts."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def answer_facts(answers: dict[str, Any]) -> list[Fact]:
+    """One fact per answer, and one per chosen item of a multiple-choice answer."""
+    facts: list[Fact] = []
+    for question, value in answers.items():
+        items = value if isinstance(value, list) else [value]
+        facts.extend(Fact("answer", question, normalise_number(item)) for item in items)
+    return facts

@@ -1,0 +1,363 @@
+"""Loading the knowledge and rule files, checking them, and holding them as one value.
+
+`load_knowledge()` reads every YAML file, validates each against its JSON Schema, then
+checks every cross-reference (citations, questions, conditions, red flags, advice,
+ladder ids) and the staging of the rules. It reports *every* problem, each with its
+file and JSON path, in one KnowledgeError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from . import contract
+from .documents import DocumentError, load_yaml
+from .errors import KnowledgeError
+from .patterns import Pattern, parse_pattern
+from .rulebase import STAGES, Rule, layering_problems, parse_rule
+
+Entry = dict[str, Any]
+
+# file name -> schema file name
+KNOWLEDGE_FILES = {
+    "citations.yaml": "citations.schema.json",
+    "questions.yaml": "questions.schema.json",
+    "conditions.yaml": "conditions.schema.json",
+    "red_flags.yaml": "red_flags.schema.json",
+    "ladder.yaml": "ladder.schema.json",
+    "advice.yaml": "advice.schema.json",
+}
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything the engine knows, checked. Entries keep their file order."""
+
+    citations: Mapping[str, Entry]
+    sections: tuple[Entry, ...]
+    questions: Mapping[str, Entry]
+    conditions: Mapping[str, Entry]
+    red_flags: Mapping[str, Entry]
+    dispositions: Mapping[str, Entry]
+    tiers: Mapping[str, Entry]
+    recommendations: Mapping[str, Entry]
+    avoid: Mapping[str, Entry]
+    rules: tuple[Rule, ...]
+    relevance: Mapping[str, tuple[Pattern, ...]]
+    case_schema: Mapping[str, Any]
+    result_schema: Mapping[str, Any]
+    version: str
+    files: tuple[str, ...] = field(default=())
+
+    def disposition_rank(self, disposition: str) -> int:
+        """0 is the most urgent."""
+        return list(self.dispositions).index(disposition)
+
+    def tier_rung(self, tier: str) -> int:
+        """1 is conservative."""
+        return list(self.tiers).index(tier) + 1
+
+    @property
+    def screening_questions(self) -> tuple[str, ...]:
+        return tuple(q for q, entry in self.questions.items() if entry.get("screening"))
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+def _package_dir(package: str) -> Traversable:
+    return resources.files(package)
+
+
+def _schema_registry(schemas: Traversable) -> tuple[dict[str, dict[str, Any]], Registry]:
+    loaded: dict[str, dict[str, Any]] = {}
+    registry: Registry = Registry()
+    for item in schemas.iterdir():
+        if item.name.endswith(".schema.json"):
+            schema = json.loads(item.read_text(encoding="utf-8"))
+            loaded[item.name] = schema
+            registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
+    return loaded, registry
+
+
+def _read_yaml(item: Traversable, label: str, problems: list[str]) -> Any:
+    try:
+        return load_yaml(item.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{label}: file is missing")
+    except (DocumentError, UnicodeDecodeError) as exc:
+        line = f" (line {exc.line})" if isinstance(exc, DocumentError) and exc.line else ""
+        problems.append(f"{label}{line}: {exc}")
+    return None
+
+
+def _schema_problems(label: str, document: Any, schema: dict[str, Any], registry: Registry) -> list[str]:
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
+    errors = sorted(validator.iter_errors(document), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    return [f"{label}: {error.json_path}: {error.message}" for error in errors]
+
+
+def _walk_cites(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Yield (json path, citation id) for every `cite` list and `dose_source`."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{path}.{key}"
+            if key == "cite" and isinstance(value, list):
+                yield from ((f"{here}[{i}]", c) for i, c in enumerate(value) if isinstance(c, str))
+            elif key == "dose_source" and isinstance(value, str):
+                yield here, value
+            else:
+                yield from _walk_cites(value, here)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk_cites(value, f"{path}[{index}]")
+
+
+def _by_id(entries: list[Entry], label: str, problems: list[str]) -> dict[str, Entry]:
+    out: dict[str, Entry] = {}
+    for index, entry in enumerate(entries):
+        if entry["id"] in out:
+            problems.append(f"{label}: $[{index}].id: duplicate id '{entry['id']}'")
+        out[entry["id"]] = entry
+    return out
+
+
+def _version(items: list[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256()
+    for name, data in sorted(items):
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def load_knowledge(knowledge_dir: Path | None = None, rules_dir: Path | None = None) -> Knowledge:
+    """Load and check the shipped knowledge, or copies of it in other folders."""
+    kdir: Traversable = knowledge_dir if knowledge_dir is not None else _package_dir("itb_triage.knowledge")
+    rdir: Traversable = rules_dir if rules_dir is not None else _package_dir("itb_triage.rules")
+    schemas, registry = _schema_registry(_package_dir("itb_triage.knowledge.schemas"))
+    problems: list[str] = []
+    hashed: list[tuple[str, bytes]] = []
+
+    docs: dict[str, Any] = {}
+    for name, schema_name in KNOWLEDGE_FILES.items():
+        label = f"knowledge/{name}"
+        item = kdir / name
+        doc = _read_yaml(item, label, problems)
+        if doc is None:
+            continue
+        hashed.append((label, item.read_bytes()))
+        found = _schema_problems(label, doc, schemas[schema_name], registry)
+        problems.extend(found)
+        if not found:
+            docs[name] = doc
+
+    rule_docs: dict[str, Any] = {}
+    rule_files = sorted((i for i in rdir.iterdir() if i.name.endswith(".yaml")), key=lambda i: i.name)
+    if not rule_files:
+        problems.append("rules/: no rule files (*.yaml)")
+    for item in rule_files:
+        label = f"rules/{item.name}"
+        doc = _read_yaml(item, label, problems)
+        if doc is None:
+            continue
+        hashed.append((label, item.read_bytes()))
+        found = _schema_problems(label, doc, schemas["rules.schema.json"], registry)
+        problems.extend(found)
+        if not found:
+            rule_docs[label] = doc
+    for name, schema in sorted(schemas.items()):
+        hashed.append((f"schemas/{name}", json.dumps(schema, sort_keys=True).encode()))
+
+    if problems or len(docs) < len(KNOWLEDGE_FILES):
+        raise KnowledgeError(problems)
+
+    return _assemble(docs, rule_docs, schemas, _version(hashed))
+
+
+def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str, Any], version: str) -> Knowledge:
+    problems: list[str] = []
+    citations = _by_id(docs["citations.yaml"]["citations"], "knowledge/citations.yaml", problems)
+    questions = _by_id(docs["questions.yaml"]["questions"], "knowledge/questions.yaml", problems)
+    conditions = _by_id(docs["conditions.yaml"]["conditions"], "knowledge/conditions.yaml", problems)
+    red_flags = _by_id(docs["red_flags.yaml"]["red_flags"], "knowledge/red_flags.yaml", problems)
+    dispositions = _by_id(docs["ladder.yaml"]["dispositions"], "knowledge/ladder.yaml dispositions", problems)
+    tiers = _by_id(docs["ladder.yaml"]["tiers"], "knowledge/ladder.yaml tiers", problems)
+    recommendations = _by_id(docs["advice.yaml"]["recommendations"], "knowledge/advice.yaml recommendations", problems)
+    avoid = _by_id(docs["advice.yaml"]["avoid"], "knowledge/advice.yaml avoid", problems)
+
+    for name, doc in [*((f"knowledge/{n}", d) for n, d in docs.items()), *rule_docs.items()]:
+        for path, cited in _walk_cites(doc, "$"):
+            if cited not in citations:
+                problems.append(f"{name}: {path}: unknown citation '{cited}'")
+
+    case_schema = schemas["case.schema.json"]
+    problems += _question_problems(questions, case_schema)
+    problems += _missing(contract.CONDITIONS, conditions, "knowledge/conditions.yaml", "condition")
+    problems += _missing(contract.RECOMMENDATIONS, recommendations, "knowledge/advice.yaml", "recommendation")
+    problems += _missing(contract.AVOID, avoid, "knowledge/advice.yaml", "avoid item")
+    for index, flag in enumerate(red_flags.values()):
+        for j, suspect in enumerate(flag.get("suspects", [])):
+            if suspect not in conditions:
+                problems.append(f"knowledge/red_flags.yaml: $.red_flags[{index}].suspects[{j}]: unknown condition '{suspect}'")
+
+    tier_rungs = {t: i + 1 for i, t in enumerate(tiers)}
+    ranks = {"disposition": {d: i for i, d in enumerate(dispositions)}, "tier": tier_rungs}
+    relevance = {
+        q: tuple(parse_pattern(p, tier_rungs) for p in entry.get("relevant_when", []))
+        for q, entry in questions.items()
+    }
+    for q, patterns in relevance.items():
+        for pattern in patterns:
+            problems += _reference_problems(pattern, f"knowledge/questions.yaml: question {q}: relevant_when",
+                                            questions, conditions, red_flags, dispositions, tiers, recommendations, avoid)
+
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for label, doc in rule_docs.items():
+        for position, raw in enumerate(doc["rules"]):
+            rule = parse_rule(raw, doc["stage"], label, position, tier_rungs, ranks)
+            if rule.id in seen:
+                problems.append(f"{label}: $.rules[{position}].id: duplicate rule id '{rule.id}' (also in {seen[rule.id]})")
+            seen[rule.id] = label
+            where = f"{label}: $.rules[{position}] ({rule.id})"
+            for branch in rule.branches:
+                for pattern in branch.patterns:
+                    problems += _reference_problems(pattern, f"{where}.when", questions, conditions, red_flags,
+                                                    dispositions, tiers, recommendations, avoid)
+            for fact in rule.then:
+                problems += _conclusion_problems(fact, f"{where}.then", questions, conditions, red_flags,
+                                                 dispositions, tiers, recommendations, avoid)
+            problems += _red_flag_urgency_problems(rule, where, red_flags)
+            rules.append(rule)
+    rules.sort(key=lambda r: (r.stage_index, r.file, r.position))
+    problems += layering_problems(rules)
+    problems += _unconcluded(rules, red_flags, "red_flag", "knowledge/red_flags.yaml", "red flag")
+    problems += _unconcluded(rules, recommendations, "recommend", "knowledge/advice.yaml", "recommendation")
+    problems += _unconcluded(rules, avoid, "avoid", "knowledge/advice.yaml", "avoid item")
+    if problems:
+        raise KnowledgeError(problems)
+
+    return Knowledge(
+        citations=citations,
+        sections=tuple(docs["questions.yaml"]["sections"]),
+        questions=questions,
+        conditions=conditions,
+        red_flags=red_flags,
+        dispositions=dispositions,
+        tiers=tiers,
+        recommendations=recommendations,
+        avoid=avoid,
+        rules=tuple(rules),
+        relevance=relevance,
+        case_schema=case_schema,
+        result_schema=schemas["result.schema.json"],
+        version=version,
+        files=tuple(sorted([*(f"knowledge/{n}" for n in docs), *rule_docs])),
+    )
+
+
+def _missing(required: tuple[str, ...], present: Mapping[str, Entry], label: str, what: str) -> list[str]:
+    return [f"{label}: the contract's {what} '{r}' is missing" for r in required if r not in present]
+
+
+def _unconcluded(rules: list[Rule], entries: Mapping[str, Entry], kind: str, label: str, what: str) -> list[str]:
+    concluded = {f.id for r in rules for f in r.then if f.kind == kind}
+    return [f"{label}: {what} '{e}' is concluded by no rule" for e in entries if e not in concluded]
+
+
+def _red_flag_urgency_problems(rule: Rule, where: str, red_flags: Mapping[str, Entry]) -> list[str]:
+    """A rule raising a red flag must send the runner at that flag's urgency."""
+    dispositions = {f.id for f in rule.then if f.kind == "disposition"}
+    problems = []
+    for fact in rule.then:
+        if fact.kind == "red_flag" and fact.id in red_flags:
+            urgency = red_flags[fact.id]["urgency"]
+            if urgency not in dispositions:
+                problems.append(f"{where}.then: red flag '{fact.id}' has urgency '{urgency}' but the rule concludes "
+                                f"disposition {sorted(dispositions) or 'none'}")
+    return problems
+
+
+def _question_problems(questions: Mapping[str, Entry], case_schema: Mapping[str, Any]) -> list[str]:
+    label = "knowledge/questions.yaml"
+    answers = case_schema["properties"]["answers"]["properties"]
+    problems = [f"{label}: question '{q}' is not in the case schema" for q in questions if q not in answers]
+    problems += [f"{label}: the case schema's question '{q}' has no entry" for q in answers if q not in questions]
+    for q, spec in answers.items():
+        entry = questions.get(q)
+        if entry is None:
+            continue
+        enum = spec.get("enum") or spec.get("items", {}).get("enum")
+        kind = "multi" if spec.get("type") == "array" else "choice" if enum else spec.get("type")
+        if entry["type"] != kind:
+            problems.append(f"{label}: question '{q}': type is '{entry['type']}', the case schema says '{kind}'")
+        if enum and [v["id"] for v in entry.get("values", [])] != enum:
+            problems.append(f"{label}: question '{q}': values must be {enum} in that order")
+        if not enum and (entry.get("minimum"), entry.get("maximum")) != (spec.get("minimum"), spec.get("maximum")):
+            problems.append(f"{label}: question '{q}': range must be {spec.get('minimum')}..{spec.get('maximum')}")
+    return problems
+
+
+def _reference_problems(
+    pattern: Pattern,
+    where: str,
+    questions: Mapping[str, Entry],
+    conditions: Mapping[str, Entry],
+    red_flags: Mapping[str, Entry],
+    dispositions: Mapping[str, Entry],
+    tiers: Mapping[str, Entry],
+    recommendations: Mapping[str, Entry],
+    avoid: Mapping[str, Entry],
+) -> list[str]:
+    """Unknown ids and impossible values in one pattern."""
+    known: dict[str, Mapping[str, Entry]] = {
+        "answer": questions, "unanswered": questions, "condition": conditions, "red_flag": red_flags,
+        "disposition": dispositions, "tier": tiers, "recommend": recommendations, "avoid": avoid,
+    }
+    problems: list[str] = []
+    table = known.get(pattern.kind)
+    for ident in pattern.ids:
+        if table is not None and ident not in table:
+            problems.append(f"{where}: unknown {pattern.kind.replace('_', ' ')} id '{ident}'")
+    if pattern.kind == "answer" and pattern.ids and pattern.ids[0] in questions:
+        question = questions[pattern.ids[0]]
+        allowed = [v["id"] for v in question.get("values", [])]
+        if allowed:
+            problems += [f"{where}: '{v}' is not a value of question '{question['id']}' (one of {allowed})"
+                         for v in pattern.values if v not in allowed]
+            if pattern.comparisons:
+                problems.append(f"{where}: question '{question['id']}' is not a number; it cannot be compared")
+        else:
+            problems += [f"{where}: question '{question['id']}' takes a number, not '{v}'"
+                         for v in pattern.values if not isinstance(v, (int, float))]
+    if pattern.kind == "unanswered":
+        problems += [f"{where}: '{q}' is not a screening question" for q in pattern.ids
+                     if q in questions and not questions[q].get("screening")]
+    return problems
+
+
+def _conclusion_problems(fact: Any, where: str, *tables: Mapping[str, Entry]) -> list[str]:
+    questions, conditions, red_flags, dispositions, tiers, recommendations, avoid = tables
+    known: dict[str, Mapping[str, Entry]] = {
+        "unanswered": questions, "condition": conditions, "red_flag": red_flags,
+        "disposition": dispositions, "tier": tiers, "recommend": recommendations, "avoid": avoid,
+    }
+    table = known.get(fact.kind)
+    if table is not None and fact.id not in table:
+        return [f"{where}: unknown {fact.kind.replace('_', ' ')} id '{fact.id}'"]
+    return []
+
+
+__all__ = ["Knowledge", "STAGES", "load_knowledge"]

@@ -1,0 +1,38 @@
+"""The session API: answers in, one Result out. No terminal, no durable_rules here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .aggregate import aggregate
+from .case import Case, check_case, read_case_text
+from .facts import answer_facts
+from .knowledge import Knowledge, load_knowledge
+from .result import Result
+
+
+class Triage:
+    """A loaded, compiled rule base that assesses cases. Make one per process and reuse it."""
+
+    def __init__(self, knowledge: Knowledge | None = None) -> None:
+        from .durable_backend import DurableBackend  # imported late: durable_rules is slow to load
+
+        self.knowledge = knowledge if knowledge is not None else load_knowledge()
+        self._backend = DurableBackend.for_rules(self.knowledge.rules, self.knowledge.version)
+
+    def assess(self, case: Case) -> Result:
+        """Run one checked case through the rules."""
+        firings = self._backend.run_case(answer_facts(case.answers))
+        return aggregate(self.knowledge, firings, case.answers, case.id)
+
+    def assess_answers(self, answers: Mapping[str, Any], case_id: str | None = None) -> Result:
+        """Check raw answers against the case contract, then assess them."""
+        document: dict[str, Any] = {"format": "itb-case/1", "answers": dict(answers)}
+        if case_id is not None:
+            document["id"] = case_id
+        return self.assess(check_case(document, "answers", self.knowledge))
+
+    def read_case(self, data: bytes, where: str) -> Case:
+        """Parse and check the bytes of a case file; `where` names it in errors."""
+        return check_case(read_case_text(data, where), where, self.knowledge)
