@@ -1,22 +1,32 @@
 """The triage engine: knowledge loading, rule compilation, forward chaining and the result.
 
-Nothing here writes to a terminal. The public surface is re-exported below.
+Nothing here writes to a terminal. Names are re-exported lazily so that importing one
+light submodule (e.g. `fingerprint` for `--version`) does not load durable_rules,
+jsonschema and the knowledge.
 """
 
 from __future__ import annotations
 
-from .errors import CaseError, EngineError, KnowledgeError, TriageError
-from .knowledge import Knowledge, load_knowledge
-from .result import Result
-from .session import Triage
+import importlib
+from typing import Any
 
-__all__ = [
-    "CaseError",
-    "EngineError",
-    "Knowledge",
-    "KnowledgeError",
-    "Result",
-    "Triage",
-    "TriageError",
-    "load_knowledge",
-]
+_EXPORTS = {
+    "CaseError": "errors",
+    "EngineError": "errors",
+    "KnowledgeError": "errors",
+    "TriageError": "errors",
+    "Knowledge": "knowledge",
+    "load_knowledge": "knowledge",
+    "Result": "result",
+    "Case": "case",
+    "Triage": "session",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)

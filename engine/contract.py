@@ -29,7 +29,4 @@ CONDITIONS = (
     "knee_fracture", "septic_arthritis", "dvt", "cauda_equina",
 )
 
-NOT_A_MEDICAL_DEVICE = (
-    "itb-triage is not a medical device and does not diagnose: it sorts your answers "
-    "against published advice. If you are worried, or it gets worse, see a clinician."
-)
+NOT_A_MEDICAL_DEVICE = "Not a medical device. It does not diagnose; if in doubt, see a clinician."

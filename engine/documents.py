@@ -14,8 +14,12 @@ from typing import Any
 import yaml
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """SafeLoader whose booleans are only true/false (YAML 1.2 style)."""
+# libyaml's parser when the wheel has it: the same safe constructor, several times faster.
+_SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictSafeLoader(_SafeBase):  # type: ignore[misc,valid-type]
+    """Safe loader whose booleans are only true/false (YAML 1.2 style)."""
 
 
 # Drop the YAML 1.1 bool resolver and put back one that knows only true/false.
@@ -43,7 +47,7 @@ def load_yaml(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
+        mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise DocumentError(f"not valid JSON or YAML: {exc.problem}", line) from None
     except yaml.YAMLError as exc:

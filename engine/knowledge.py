@@ -8,7 +8,6 @@ file and JSON path, in one KnowledgeError.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from referencing import Registry, Resource
 from . import contract
 from .documents import DocumentError, load_yaml
 from .errors import KnowledgeError
+from .fingerprint import knowledge_version
 from .patterns import Pattern, parse_pattern
 from .rulebase import STAGES, Rule, layering_problems, parse_rule
 
@@ -135,20 +135,13 @@ def _by_id(entries: list[Entry], label: str, problems: list[str]) -> dict[str, E
     return out
 
 
-def _version(items: list[tuple[str, bytes]]) -> str:
-    digest = hashlib.sha256()
-    for name, data in sorted(items):
-        digest.update(name.encode() + b"\0" + data + b"\0")
-    return digest.hexdigest()[:12]
-
-
 def load_knowledge(knowledge_dir: Path | None = None, rules_dir: Path | None = None) -> Knowledge:
     """Load and check the shipped knowledge, or copies of it in other folders."""
     kdir: Traversable = knowledge_dir if knowledge_dir is not None else _package_dir("itb_triage.knowledge")
     rdir: Traversable = rules_dir if rules_dir is not None else _package_dir("itb_triage.rules")
-    schemas, registry = _schema_registry(_package_dir("itb_triage.knowledge.schemas"))
+    sdir = _package_dir("itb_triage.knowledge.schemas")
+    schemas, registry = _schema_registry(sdir)
     problems: list[str] = []
-    hashed: list[tuple[str, bytes]] = []
 
     docs: dict[str, Any] = {}
     for name, schema_name in KNOWLEDGE_FILES.items():
@@ -157,7 +150,6 @@ def load_knowledge(knowledge_dir: Path | None = None, rules_dir: Path | None = N
         doc = _read_yaml(item, label, problems)
         if doc is None:
             continue
-        hashed.append((label, item.read_bytes()))
         found = _schema_problems(label, doc, schemas[schema_name], registry)
         problems.extend(found)
         if not found:
@@ -172,18 +164,15 @@ def load_knowledge(knowledge_dir: Path | None = None, rules_dir: Path | None = N
         doc = _read_yaml(item, label, problems)
         if doc is None:
             continue
-        hashed.append((label, item.read_bytes()))
         found = _schema_problems(label, doc, schemas["rules.schema.json"], registry)
         problems.extend(found)
         if not found:
             rule_docs[label] = doc
-    for name, schema in sorted(schemas.items()):
-        hashed.append((f"schemas/{name}", json.dumps(schema, sort_keys=True).encode()))
-
     if problems or len(docs) < len(KNOWLEDGE_FILES):
         raise KnowledgeError(problems)
 
-    return _assemble(docs, rule_docs, schemas, _version(hashed))
+    version = knowledge_version({"knowledge": kdir, "rules": rdir, "schemas": sdir})
+    return _assemble(docs, rule_docs, schemas, version)
 
 
 def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str, Any], version: str) -> Knowledge:

@@ -1,0 +1,1 @@
+"""The command line: Click commands and the renderers of a result. Knows nothing of durable_rules."""

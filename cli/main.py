@@ -1,0 +1,162 @@
+"""The `itb-triage` command line.
+
+Engine errors are turned into one line on stderr and an exit status in one place
+(`_fail`); nothing here knows about durable_rules. Heavy modules are imported inside
+the commands, so `--version` and `--help` start fast.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from itb_triage import __version__
+
+from .exit_codes import ExitStatus
+
+if TYPE_CHECKING:
+    from itb_triage.engine import Knowledge, Triage
+
+FORMATS = ("text", "markdown", "json")
+
+
+def _fail(message: str, status: ExitStatus) -> NoReturn:
+    click.echo(f"itb-triage: error: {message}", err=True)
+    sys.exit(int(status))
+
+
+def _version_text() -> str:
+    from itb_triage.engine.fingerprint import knowledge_version
+
+    return f"itb-triage {__version__} (knowledge {knowledge_version()})"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(_version_text())
+        ctx.exit()
+
+
+def _triage() -> Triage:
+    """Load the knowledge and compile the rules, mapping failures to exit statuses."""
+    from itb_triage.engine import KnowledgeError, Triage
+
+    try:
+        return Triage()
+    except KnowledgeError as exc:
+        _fail(f"the knowledge base is invalid: {exc} (run `itb-triage kb validate`)", ExitStatus.KNOWLEDGE_INVALID)
+
+
+def _read_input(source: str) -> tuple[bytes, str]:
+    """The bytes of a case file, or of stdin for `-`, and the name to report."""
+    if source == "-":
+        return sys.stdin.buffer.read(), "<stdin>"
+    try:
+        return Path(source).read_bytes(), source
+    except OSError as exc:
+        _fail(f"{source}: cannot read the case file: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
+
+
+def _width() -> int:
+    if sys.stdout.isatty():
+        return max(60, min(shutil.get_terminal_size((80, 24)).columns, 100))
+    return 80
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the program and knowledge versions and exit.")
+def cli() -> None:
+    """Triage for runners with pain on the outside of the knee, thigh or hip.
+
+    Says whether it looks like iliotibial band syndrome (ITBS) or something else,
+    whether you need a clinician and how soon, which rung of treatment fits, and what
+    to do next, with the reasons and sources. Not a medical device.
+    """
+
+
+@cli.command()
+@click.argument("case", metavar="CASE")
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for reading, markdown for a report, json for programs (the contract).")
+def assess(case: str, fmt: str) -> None:
+    """Assess one case file (JSON or YAML; `-` reads stdin).
+
+    Exit status 0 on success, 2 for a bad case file, 3 for invalid knowledge,
+    4 for an engine failure.
+    """
+    from itb_triage.engine import CaseError, EngineError
+
+    from .render import question_texts, render_json, render_markdown, render_text
+
+    data, where = _read_input(case)
+    triage = _triage()
+    try:
+        result = triage.assess(triage.read_case(data, where))
+    except CaseError as exc:
+        _fail(exc.one_line(), ExitStatus.INPUT_ERROR)
+    except EngineError as exc:
+        _fail(f"{where}: the rule engine failed: {exc}", ExitStatus.ENGINE_FAILURE)
+    questions = question_texts(triage.knowledge.questions)
+    if fmt == "json":
+        click.echo(render_json(result), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(result, questions), nl=False)
+    else:
+        click.echo(render_text(result, _width(), questions), nl=False)
+
+
+@cli.group()
+def kb() -> None:
+    """Inspect and check the knowledge base."""
+
+
+@kb.command()
+@click.option("--knowledge", "knowledge_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Check a copy of the knowledge folder instead of the installed one.")
+@click.option("--rules", "rules_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Check a copy of the rules folder instead of the installed one.")
+def validate(knowledge_dir: Path | None, rules_dir: Path | None) -> None:
+    """Check every knowledge and rule file against its schema and every cross-reference.
+
+    Prints every problem with its file and path, and exits 3 if there is any.
+    """
+    from itb_triage.engine import KnowledgeError, load_knowledge
+
+    try:
+        knowledge = load_knowledge(knowledge_dir, rules_dir)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        _fail(f"{len(exc.problems)} problem(s) in the knowledge base", ExitStatus.KNOWLEDGE_INVALID)
+    click.echo(_summary(knowledge))
+
+
+def _summary(knowledge: Knowledge) -> str:
+    stages: dict[str, int] = {}
+    for rule in knowledge.rules:
+        stages[rule.stage] = stages.get(rule.stage, 0) + 1
+    per_stage = ", ".join(f"{stage} {count}" for stage, count in stages.items())
+    return "\n".join([
+        f"knowledge base OK (version {knowledge.version})",
+        f"  questions        {len(knowledge.questions)} ({len(knowledge.screening_questions)} screening)",
+        f"  rules            {len(knowledge.rules)} ({per_stage})",
+        f"  conditions       {len(knowledge.conditions)}",
+        f"  red flags        {len(knowledge.red_flags)}",
+        f"  recommendations  {len(knowledge.recommendations)}",
+        f"  avoid items      {len(knowledge.avoid)}",
+        f"  citations        {len(knowledge.citations)}",
+    ])
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="itb-triage", standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted", err=True)
+        sys.exit(int(ExitStatus.INTERRUPTED))

@@ -1,0 +1,198 @@
+"""Rendering a Result for people: plain text for a terminal, Markdown for a report.
+
+Renderers read only the Result (everything is resolved there), and return strings, so
+tests compare whole outputs at a fixed width. Colour is the caller's choice.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
+from itb_triage.engine.result import Result
+
+ASSESSMENT_WORDS = {
+    "likely": "likely",
+    "suspected": "suspected, needs ruling out",
+    "possible": "possible",
+    "unlikely": "unlikely",
+}
+URGENCY_WORDS = {"emergency": "emergency", "same_day": "today", "within_days": "within days"}
+GRADE_WORDS = {
+    "systematic_review": "systematic review",
+    "rct": "randomised trial",
+    "observational": "observational studies",
+    "case_series": "case series",
+    "lab": "laboratory or cadaver study",
+    "narrative_review": "expert review",
+    "guideline": "clinical guidance",
+    "coach_opinion": "coach's opinion",
+    "anecdote": "anecdote",
+    "none": "no scientific support",
+}
+
+
+def render_json(result: Result) -> str:
+    """The contract's JSON, stable byte for byte for the same answers."""
+    return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _refs(result: Result, citations: Iterable[str]) -> str:
+    return "".join(f"[{result.citation_number(c)}]" for c in citations)
+
+
+def _question_text(question: str, questions: Mapping[str, str] | None) -> str:
+    return questions.get(question, question) if questions else question
+
+
+class _Text:
+    """Accumulates wrapped lines at a fixed width."""
+
+    def __init__(self, width: int) -> None:
+        self.width = max(40, width)
+        self.lines: list[str] = []
+
+    def blank(self) -> None:
+        if self.lines and self.lines[-1] != "":
+            self.lines.append("")
+
+    def heading(self, text: str) -> None:
+        self.blank()
+        self.lines.append(text.upper())
+
+    def para(self, text: str, indent: str = "", first: str | None = None) -> None:
+        self.lines.extend(
+            textwrap.wrap(
+                text,
+                width=self.width,
+                initial_indent=first if first is not None else indent,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+            )
+            or [indent.rstrip()]
+        )
+
+    def text(self) -> str:
+        return "\n".join(self.lines).rstrip() + "\n"
+
+
+def render_text(result: Result, width: int = 80, questions: Mapping[str, str] | None = None) -> str:
+    """The runner's view: the disposition first, then what to do, avoid, why, references."""
+    out = _Text(width)
+    title = f"ITB triage: {result.case_id}" if result.case_id else "ITB triage"
+    out.lines.append(title)
+    out.lines.append("=" * len(title))
+    out.blank()
+    out.para(result.headline, indent="   ", first=">> ")
+    if result.treatment_tier:
+        out.para(f"Treatment: {result.tier_title}.", indent="   ")
+
+    if result.red_flags:
+        out.heading("Warning signs")
+        for flag in result.red_flags:
+            urgency = URGENCY_WORDS.get(flag["urgency"], flag["urgency"])
+            out.para(f"{flag['name']} ({urgency}) {_refs(result, flag['citations'])}", indent="   ", first=" ! ")
+
+    if result.unanswered_screening:
+        out.heading("Please answer these safety questions")
+        for question in result.unanswered_screening:
+            out.para(_question_text(question, questions), indent="   ", first=" ? ")
+
+    if result.conditions:
+        out.heading("What it looks like")
+        for condition in result.conditions:
+            out.para(f"{condition['name']}: {ASSESSMENT_WORDS[condition['assessment']]}", indent="   ", first=" - ")
+
+    if result.recommendations:
+        out.heading("What to do")
+        for number, rec in enumerate(result.recommendations, start=1):
+            out.blank()
+            out.para(f"{rec['title']} {_refs(result, rec['citations'])}", indent="    ", first=f"{number:>2}. ")
+            out.para(rec["do"], indent="    ")
+            if rec.get("dose"):
+                out.para(f"Dose: {rec['dose']}", indent="      ", first="    ")
+            grade = GRADE_WORDS[rec["evidence"]["grade"]]
+            out.para(f"Evidence ({grade}): {rec['evidence']['summary']}", indent="      ", first="    ")
+            for position in rec.get("positions", []):
+                out.para(f"{position['says']} {_refs(result, position['cite'])}", indent="      ", first="    * ")
+
+    if result.avoid:
+        out.heading("What to avoid")
+        for item in result.avoid:
+            out.blank()
+            out.para(f"{item['title']} {_refs(result, item['citations'])}", indent="    ", first=" x  ")
+            out.para(item["why"], indent="    ")
+            if item.get("instead"):
+                out.para(f"Instead: {item['instead']}", indent="    ")
+
+    if result.reasons:
+        out.heading("Why")
+        for reason in result.reasons:
+            out.para(f"{reason.because} {_refs(result, reason.citations)}", indent="   ", first=" - ")
+        out.para("Every step of the reasoning is in the trace: itb-triage assess --format json.", indent="   ")
+
+    out.heading("References")
+    for citation in result.citations:
+        status = "" if citation["status"] == "verified" else f" ({citation['status'].replace('_', ' ')})"
+        number = f"[{citation['number']}]"
+        out.para(f"{citation['reference']}{status}", indent=" " * 6, first=f"{number:>5} ")
+
+    out.blank()
+    out.para(NOT_A_MEDICAL_DEVICE)
+    return out.text()
+
+
+def render_markdown(result: Result, questions: Mapping[str, str] | None = None) -> str:
+    """A self-contained Markdown report a runner can print or send."""
+    lines: list[str] = []
+    title = f"ITB triage: {result.case_id}" if result.case_id else "ITB triage"
+    lines += [f"# {title}", "", f"**{result.headline}**", ""]
+    if result.treatment_tier:
+        lines += [f"Treatment: {result.tier_title}.", ""]
+
+    def section(name: str, body: list[str]) -> None:
+        if body:
+            lines.extend([f"## {name}", "", *body, ""])
+
+    section("Warning signs", [
+        f"- **{f['name']}** ({URGENCY_WORDS.get(f['urgency'], f['urgency'])}) {_refs(result, f['citations'])}"
+        for f in result.red_flags
+    ])
+    section("Please answer these safety questions", [
+        f"- {_question_text(q, questions)}" for q in result.unanswered_screening
+    ])
+    section("What it looks like", [
+        f"- {c['name']}: {ASSESSMENT_WORDS[c['assessment']]}" for c in result.conditions
+    ])
+    todo: list[str] = []
+    for number, rec in enumerate(result.recommendations, start=1):
+        todo.append(f"{number}. **{rec['title']}** {_refs(result, rec['citations'])}  ")
+        todo.append(f"   {rec['do']}")
+        if rec.get("dose"):
+            todo.append(f"   - Dose: {rec['dose']}")
+        todo.append(f"   - Evidence ({GRADE_WORDS[rec['evidence']['grade']]}): {rec['evidence']['summary']}")
+        todo.extend(f"   - {p['says']} {_refs(result, p['cite'])}" for p in rec.get("positions", []))
+    section("What to do", todo)
+    avoid: list[str] = []
+    for item in result.avoid:
+        avoid.append(f"- **{item['title']}** {_refs(result, item['citations'])}: {item['why']}")
+        if item.get("instead"):
+            avoid.append(f"  Instead: {item['instead']}")
+    section("What to avoid", avoid)
+    section("Why", [f"- {r.because} {_refs(result, r.citations)}" for r in result.reasons])
+    section("References", [
+        f"{c['number']}. {c['reference']}"
+        + ("" if c["status"] == "verified" else f" *({c['status'].replace('_', ' ')})*")
+        for c in result.citations
+    ])
+    lines += ["---", "", f"*{NOT_A_MEDICAL_DEVICE}*", "",
+              f"<sub>knowledge {result.knowledge_version}</sub>", ""]
+    return "\n".join(lines)
+
+
+def question_texts(knowledge_questions: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """question id -> the question as a runner reads it."""
+    return {q: str(entry["text"]) for q, entry in knowledge_questions.items()}
