@@ -1,0 +1,66 @@
+"""Hypothesis strategies for cases, built from the case schema itself.
+
+Uniformly random answers almost never give a clean screening, so `cases()` mixes
+fully random cases with mutations of the article's typical presentation: both the
+alarming and the calm corners of the input space get explored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parent.parent
+CASE_SCHEMA = json.loads((ROOT / "knowledge" / "schemas" / "case.schema.json").read_text(encoding="utf-8"))
+QUESTIONS: dict[str, dict[str, Any]] = CASE_SCHEMA["properties"]["answers"]["properties"]
+CLASSIC: dict[str, Any] = json.loads((ROOT / "tests" / "data" / "vignettes" / "v01_classic.json").read_text())[
+    "case"
+]["answers"]
+
+SCREENING = (
+    "trauma_onset", "knee_locking", "knee_giving_way", "knee_swelling", "fever_or_hot_red_joint",
+    "numbness_or_tingling", "leg_weakness", "saddle_numbness_or_bladder_bowel", "night_pain",
+    "unexplained_weight_loss", "calf_swelling", "groin_pain", "focal_bone_pain",
+)
+FOLLOW_UPS = {
+    "cannot_bear_weight": "trauma_onset",
+    "cannot_bend_knee_90": "trauma_onset",
+    "bone_tender_after_injury": "trauma_onset",
+    "chest_pain_or_breathless": "calf_swelling",
+}
+ALL_SCREENING = SCREENING + tuple(FOLLOW_UPS)
+
+
+def answer_values(spec: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Every value the schema admits for one question."""
+    if "enum" in spec:
+        return st.sampled_from(spec["enum"])
+    if spec.get("type") == "array":
+        return st.lists(st.sampled_from(spec["items"]["enum"]), unique=True, min_size=spec.get("minItems", 0))
+    low, high = spec["minimum"], spec["maximum"]
+    if spec["type"] == "integer":
+        return st.integers(low, high)
+    return st.one_of(st.integers(low, high), st.floats(low, high, allow_nan=False, allow_infinity=False))
+
+
+ANSWER_STRATEGIES = {q: answer_values(spec) for q, spec in QUESTIONS.items()}
+
+random_answers = st.fixed_dictionaries({}, optional=ANSWER_STRATEGIES)
+
+
+@st.composite
+def near_classic_answers(draw: st.DrawFn) -> dict[str, Any]:
+    """The typical presentation with a few answers changed and a few dropped."""
+    answers = dict(CLASSIC)
+    for question in draw(st.lists(st.sampled_from(sorted(QUESTIONS)), max_size=4, unique=True)):
+        answers[question] = draw(ANSWER_STRATEGIES[question])
+    for question in draw(st.lists(st.sampled_from(sorted(answers)), max_size=2, unique=True)):
+        answers.pop(question, None)
+    return answers
+
+
+def answers() -> st.SearchStrategy[dict[str, Any]]:
+    return st.one_of(random_answers, near_classic_answers())
