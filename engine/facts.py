@@ -68,10 +68,23 @@ class Fact:
         return f"{self.kind} {self.id}"
 
 
+# Answers are kept to this many decimal places. Python writes small floats such as
+# 1e-05 in exponent form without a decimal point, and durable_rules' C JSON parser
+# crashes (segfault, found by the property tests) on that form; rounded to 4 places,
+# every number the case schema admits is written as a plain decimal.
+DECIMALS = 4
+
+
 def normalise_number(value: Any) -> Any:
-    """3.0 and 3 are the same answer; durable_rules would treat them as different facts."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    """Round floats to DECIMALS places, and write whole numbers as ints.
+
+    3.0 and 3 are the same answer, but durable_rules would treat them as different
+    facts; the rounding keeps the engine's JSON parser on ground it handles.
+    """
+    if isinstance(value, float):
+        value = round(value, DECIMALS)
+        if value.is_integer():
+            return int(value)
     return value
 
 
