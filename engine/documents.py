@@ -27,6 +27,28 @@ _StrictSafeLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _construct_mapping_without_duplicates(loader: _StrictSafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    """A repeated key is an error: silently keeping the last one can drop a rule's `then`."""
+    loader.flatten_mapping(node)
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            if key in mapping:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark
+                )
+        except TypeError:  # an unhashable key (a list or mapping used as a key)
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark, "a key must be a plain value", key_node.start_mark
+            ) from None
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+_StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_without_duplicates)
 _StrictSafeLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool",
     re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
@@ -54,12 +76,20 @@ def load_yaml(text: str) -> Any:
         raise DocumentError(f"not valid JSON or YAML: {exc}") from None
 
 
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise DocumentError(f"duplicate key {key!r}")
+    return dict(pairs)
+
+
 def load_document(text: str) -> Any:
     """Parse JSON, falling back to YAML. JSON first: it is faster and its errors are exact."""
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_object_without_duplicates)
         except json.JSONDecodeError:
             pass  # may still be YAML flow style; let the YAML parser decide and report
     return load_yaml(text)

@@ -1,9 +1,10 @@
 """Loading the knowledge and rule files, checking them, and holding them as one value.
 
-`load_knowledge()` reads every YAML file, validates each against its JSON Schema, then
-checks every cross-reference (citations, questions, conditions, red flags, advice,
-ladder ids) and the staging of the rules. It reports *every* problem, each with its
-file and JSON path, in one KnowledgeError.
+`load_knowledge()` reads every YAML file and validates each against its JSON Schema;
+when they all conform, it checks every cross-reference (citations, questions,
+conditions, red flags, advice, ladder ids) and the staging of the rules. It reports
+every problem of the failing step, each with its file and JSON path, in one
+KnowledgeError (cross-references are only checked on schema-valid files).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .documents import DocumentError, load_yaml
 from .errors import KnowledgeError
 from .fingerprint import knowledge_version
 from .patterns import Pattern, parse_pattern
-from .rulebase import STAGES, Rule, layering_problems, parse_rule
+from .rulebase import STAGES, Rule, layering_problems, overlap_problems, parse_rule
 
 Entry = dict[str, Any]
 
@@ -94,13 +95,22 @@ def _schema_registry(schemas: Traversable) -> tuple[dict[str, dict[str, Any]], R
 
 
 def _read_yaml(item: Traversable, label: str, problems: list[str]) -> Any:
+    """The parsed file, or None with the reason added to `problems`."""
     try:
-        return load_yaml(item.read_text(encoding="utf-8"))
+        document = load_yaml(item.read_text(encoding="utf-8"))
     except FileNotFoundError:
         problems.append(f"{label}: file is missing")
+    except IsADirectoryError:
+        problems.append(f"{label}: is a directory, not a YAML file")
+    except OSError as exc:
+        problems.append(f"{label}: cannot read: {exc.strerror or exc}")
     except (DocumentError, UnicodeDecodeError) as exc:
         line = f" (line {exc.line})" if isinstance(exc, DocumentError) and exc.line else ""
         problems.append(f"{label}{line}: {exc}")
+    else:
+        if document is None:
+            problems.append(f"{label}: file is empty")
+        return document
     return None
 
 
@@ -126,11 +136,12 @@ def _walk_cites(node: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _walk_cites(value, f"{path}[{index}]")
 
 
-def _by_id(entries: list[Entry], label: str, problems: list[str]) -> dict[str, Entry]:
+def _by_id(docs: dict[str, Any], name: str, key: str, problems: list[str]) -> dict[str, Entry]:
+    """The entries of list `key` in knowledge file `name`, by id; duplicates are problems."""
     out: dict[str, Entry] = {}
-    for index, entry in enumerate(entries):
+    for index, entry in enumerate(docs[name][key]):
         if entry["id"] in out:
-            problems.append(f"{label}: $[{index}].id: duplicate id '{entry['id']}'")
+            problems.append(f"knowledge/{name}: $.{key}[{index}].id: duplicate id '{entry['id']}'")
         out[entry["id"]] = entry
     return out
 
@@ -177,14 +188,14 @@ def load_knowledge(knowledge_dir: Path | None = None, rules_dir: Path | None = N
 
 def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str, Any], version: str) -> Knowledge:
     problems: list[str] = []
-    citations = _by_id(docs["citations.yaml"]["citations"], "knowledge/citations.yaml", problems)
-    questions = _by_id(docs["questions.yaml"]["questions"], "knowledge/questions.yaml", problems)
-    conditions = _by_id(docs["conditions.yaml"]["conditions"], "knowledge/conditions.yaml", problems)
-    red_flags = _by_id(docs["red_flags.yaml"]["red_flags"], "knowledge/red_flags.yaml", problems)
-    dispositions = _by_id(docs["ladder.yaml"]["dispositions"], "knowledge/ladder.yaml dispositions", problems)
-    tiers = _by_id(docs["ladder.yaml"]["tiers"], "knowledge/ladder.yaml tiers", problems)
-    recommendations = _by_id(docs["advice.yaml"]["recommendations"], "knowledge/advice.yaml recommendations", problems)
-    avoid = _by_id(docs["advice.yaml"]["avoid"], "knowledge/advice.yaml avoid", problems)
+    citations = _by_id(docs, "citations.yaml", "citations", problems)
+    questions = _by_id(docs, "questions.yaml", "questions", problems)
+    conditions = _by_id(docs, "conditions.yaml", "conditions", problems)
+    red_flags = _by_id(docs, "red_flags.yaml", "red_flags", problems)
+    dispositions = _by_id(docs, "ladder.yaml", "dispositions", problems)
+    tiers = _by_id(docs, "ladder.yaml", "tiers", problems)
+    recommendations = _by_id(docs, "advice.yaml", "recommendations", problems)
+    avoid = _by_id(docs, "advice.yaml", "avoid", problems)
 
     for name, doc in [*((f"knowledge/{n}", d) for n, d in docs.items()), *rule_docs.items()]:
         for path, cited in _walk_cites(doc, "$"):
@@ -232,6 +243,7 @@ def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str
             rules.append(rule)
     rules.sort(key=lambda r: (r.stage_index, r.file, r.position))
     problems += layering_problems(rules)
+    problems += overlap_problems(rules)
     problems += _unconcluded(rules, red_flags, "red_flag", "knowledge/red_flags.yaml", "red flag")
     problems += _unconcluded(rules, recommendations, "recommend", "knowledge/advice.yaml", "recommendation")
     problems += _unconcluded(rules, avoid, "avoid", "knowledge/advice.yaml", "avoid item")

@@ -9,6 +9,12 @@ freely on what they conclude. Across stages, a rule may test for the *absence* o
 fact only when every rule that could conclude it belongs to an earlier stage: durable_rules
 does not withdraw an activation when a blocking fact arrives later (measured), so this is
 what keeps negation exact.
+
+durable_rules matches each pattern of a rule to a *distinct* fact, and a negated
+pattern is tested only against facts the positive patterns have not bound. So a
+negated pattern that could match the same fact as a positive one silently means
+"no *other* such fact" (measured: `pain_locations answered` with `not pain_locations
+lateral_knee` fired for [lateral_knee, anterior_knee]). The loader rejects such overlaps.
 """
 
 from __future__ import annotations
@@ -87,6 +93,29 @@ def parse_rule(
         file=file,
         position=position,
     )
+
+
+def _overlap(a: Pattern, b: Pattern) -> bool:
+    """Could one fact match both patterns? (Conservative: comparisons count as overlapping.)"""
+    if a.kind != b.kind or (a.ids and b.ids and not set(a.ids) & set(b.ids)):
+        return False
+    return not (a.values and b.values and not set(a.values) & set(b.values))
+
+
+def overlap_problems(rules: Iterable[Rule]) -> list[str]:
+    """Negated patterns must not be able to match a fact a positive pattern binds."""
+    problems = []
+    for rule in rules:
+        for branch in rule.branches:
+            for negative in branch.negatives:
+                for positive in branch.positives:
+                    if _overlap(negative, positive):
+                        problems.append(
+                            f"{rule.file}: rule {rule.id}: `{negative.describe()}` can match the same fact as "
+                            f"`{positive.describe()}`; durable_rules would then only look at *other* facts. "
+                            "Test a finding instead."
+                        )
+    return problems
 
 
 def layering_problems(rules: Iterable[Rule]) -> list[str]:

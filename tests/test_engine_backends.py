@@ -1,0 +1,82 @@
+"""The durable_rules backend against a plain-Python evaluation of the same rules.
+
+For every generated case both must conclude the same facts and the same result
+(disposition, tier, conditions, advice); durable_rules may order firings differently.
+Also: no exception inside an action is swallowed, and no session outlives its case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from itb_triage.engine import EngineError, Knowledge, Triage
+from itb_triage.engine.aggregate import aggregate
+from itb_triage.engine.durable_backend import DurableBackend
+from itb_triage.engine.facts import Fact, answer_facts
+from itb_triage.engine.python_backend import PythonBackend
+
+from .strategies import answers
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    document = result.to_json()
+    return {key: document[key] for key in (
+        "disposition", "treatment_tier", "red_flags", "conditions", "recommendations", "avoid",
+        "withheld", "unanswered_screening", "citations",
+    )}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answers=answers())
+def test_durable_and_plain_python_conclude_the_same(
+    triage: Triage, knowledge: Knowledge, answers: dict[str, Any]
+) -> None:
+    case = triage.assess_answers(answers)
+    facts = answer_facts(case.answers)
+    python_firings = PythonBackend(knowledge.rules).run_case(facts)
+    durable_firings = DurableBackend.for_rules(knowledge.rules, knowledge.version).run_case(facts)
+
+    def firing_keys(firings: list[Any]) -> set[tuple[str, int, frozenset[Fact]]]:
+        return {(f.rule.id, f.branch, frozenset(f.matched)) for f in firings}
+
+    assert firing_keys(durable_firings) == firing_keys(python_firings)
+    from_python = aggregate(knowledge, python_firings, case.answers, None)
+    assert _summary(from_python) == _summary(case)
+
+
+def test_every_firing_is_traced_with_rule_facts_conclusions_and_citations(
+    triage: Triage, classic_answers: dict[str, Any]
+) -> None:
+    result = triage.assess_answers(classic_answers)
+    assert result.trace
+    for step in result.trace:
+        rule = triage.knowledge.rule(step.rule)
+        assert step.concluded == rule.then
+        assert step.citations == rule.cite and step.citations
+        for fact in step.facts:
+            if fact.kind == "answer":
+                value = classic_answers[fact.id]
+                assert fact.value == value or fact.value in value
+    assert "self_care_typical_itbs" in [s.rule for s in result.trace]
+
+
+def test_an_exception_inside_an_action_is_raised_not_swallowed(
+    triage: Triage, classic_answers: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(_data: dict[str, Any]) -> Fact:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(Fact, "from_engine", staticmethod(broken))
+    with pytest.raises(EngineError, match="boom"):
+        triage.assess_answers(classic_answers)
+
+
+def test_sessions_are_deleted_so_thousands_of_cases_run(triage: Triage, classic_answers: dict[str, Any]) -> None:
+    # durable_rules allows at most 1024 live sessions per ruleset; 1100 cases prove each is deleted.
+    for _ in range(1100):
+        triage.assess_answers(classic_answers)
+    backend = DurableBackend.for_rules(triage.knowledge.rules, triage.knowledge.version)
+    assert backend._runs == {}
