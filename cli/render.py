@@ -7,6 +7,7 @@ tests compare whole outputs at a fixed width. Colour is the caller's choice.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -33,6 +34,19 @@ GRADE_WORDS = {
     "anecdote": "anecdote",
     "none": "no scientific support",
 }
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """A case's own text shown in a terminal: no escape sequences, no line breaks."""
+    return _CONTROL.sub("?", text)
+
+
+def _title(result: Result, width: int) -> str:
+    title = f"ITB triage: {_printable(result.case_id)}" if result.case_id else "ITB triage"
+    return title if len(title) <= width else title[: width - 3] + "..."
 
 
 def render_json(result: Result) -> str:
@@ -82,7 +96,7 @@ class _Text:
 def render_text(result: Result, width: int = 80, questions: Mapping[str, str] | None = None) -> str:
     """The runner's view: the disposition first, then what to do, avoid, why, references."""
     out = _Text(width)
-    title = f"ITB triage: {result.case_id}" if result.case_id else "ITB triage"
+    title = _title(result, out.width)
     out.lines.append(title)
     out.lines.append("=" * len(title))
     out.blank()
@@ -148,7 +162,7 @@ def render_text(result: Result, width: int = 80, questions: Mapping[str, str] | 
 def render_markdown(result: Result, questions: Mapping[str, str] | None = None) -> str:
     """A self-contained Markdown report a runner can print or send."""
     lines: list[str] = []
-    title = f"ITB triage: {result.case_id}" if result.case_id else "ITB triage"
+    title = f"ITB triage: {_printable(result.case_id)}" if result.case_id else "ITB triage"
     lines += [f"# {title}", "", f"**{result.headline}**", ""]
     if result.treatment_tier:
         lines += [f"Treatment: {result.tier_title}.", ""]

@@ -9,6 +9,7 @@ the same result: questions in knowledge order, multiple choices in the schema's 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,7 @@ class Case:
 def read_case_text(data: bytes, where: str) -> Any:
     """Decode and parse the bytes of a case file (JSON or YAML)."""
     if len(data) > MAX_CASE_BYTES:
-        raise CaseError(where, "", f"file is {len(data):,} bytes", f"a case file under {MAX_CASE_BYTES:,} bytes")
+        raise CaseError(where, "", f"file is {len(data):,} bytes", f"a case file of at most {MAX_CASE_BYTES:,} bytes")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -58,6 +59,9 @@ def read_case_text(data: bytes, where: str) -> Any:
 
 def check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
     """Validate a parsed case document and normalise its answers."""
+    if document is None:
+        raise CaseError(where, "", "the case file is empty", "an object with 'format' and 'answers'")
+    _reject_non_finite(document, where, "$", knowledge)
     validator = jsonschema.Draft202012Validator(knowledge.case_schema)
     errors = sorted(validator.iter_errors(document), key=_error_order)
     if errors:
@@ -75,6 +79,18 @@ def check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
     return Case(document.get("id"), normalised)
 
 
+def _reject_non_finite(node: Any, where: str, path: str, knowledge: Knowledge) -> None:
+    """NaN passes every minimum and maximum, and is not JSON: refuse it (and infinities)."""
+    if isinstance(node, float) and not math.isfinite(node):
+        problem = "NaN is not a number" if math.isnan(node) else "the number is too large"
+        question = path.removeprefix("$.answers.")
+        expected = _expected(question, knowledge) if question in knowledge.questions else "a finite number"
+        raise CaseError(where, path, problem, expected)
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in children:
+        _reject_non_finite(child, where, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}", knowledge)
+
+
 def _error_order(error: jsonschema.ValidationError) -> tuple[int, list[str]]:
     # Report the shallowest problem first; among equals, the first in path order.
     return (len(error.absolute_path), [str(p) for p in error.absolute_path])
@@ -84,11 +100,14 @@ def _case_error(error: jsonschema.ValidationError, where: str, knowledge: Knowle
     path = error.json_path
     location = list(error.absolute_path)
     if error.validator == "additionalProperties" and location == ["answers"]:
-        unknown = sorted(set(error.instance) - set(knowledge.questions))
+        given = error.instance if isinstance(error.instance, dict) else {}
+        unknown = sorted(str(key) for key in given if key not in knowledge.questions)
         name = unknown[0] if unknown else "?"
+        problem = f"unknown question id '{name}'"
         close = difflib.get_close_matches(name, list(knowledge.questions), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else "a question id from the case schema"
-        return CaseError(where, f"$.answers.{name}", f"unknown question id '{name}'", hint)
+        if close:
+            return CaseError(where, f"$.answers.{name}", problem, hint=f"did you mean '{close[0]}'?")
+        return CaseError(where, f"$.answers.{name}", problem, "a question id of the case schema")
     if error.validator == "additionalProperties":
         return CaseError(where, path, error.message, "only 'format', 'id', 'note' and 'answers'")
     if error.validator == "required":

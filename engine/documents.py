@@ -13,12 +13,11 @@ from typing import Any
 
 import yaml
 
-
 # libyaml's parser when the wheel has it: the same safe constructor, several times faster.
 _SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _StrictSafeLoader(_SafeBase):  # type: ignore[misc,valid-type]
+class _StrictSafeLoader(_SafeBase):  # type: ignore[misc]
     """Safe loader whose booleans are only true/false (YAML 1.2 style)."""
 
 
@@ -49,6 +48,24 @@ def _construct_mapping_without_duplicates(loader: _StrictSafeLoader, node: yaml.
 
 
 _StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_without_duplicates)
+
+# Python refuses to convert integers of more than 4300 digits; anything past this many
+# digits is out of every range anyway, so it becomes a float (infinity), which the case
+# checker then rejects with its path.
+MAX_INT_DIGITS = 100
+
+
+def _parse_int(text: str) -> int | float:
+    return int(text) if len(text) <= MAX_INT_DIGITS else float(text)
+
+
+def _construct_int(loader: _StrictSafeLoader, node: yaml.ScalarNode) -> int | float:
+    if len(str(node.value)) > MAX_INT_DIGITS:
+        return float(str(node.value).replace("_", ""))
+    return int(yaml.constructor.SafeConstructor.construct_yaml_int(loader, node))
+
+
+_StrictSafeLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _StrictSafeLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool",
     re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
@@ -67,7 +84,10 @@ class DocumentError(ValueError):
 def load_yaml(text: str) -> Any:
     """Parse YAML (which includes JSON) with the strict safe loader."""
     try:
-        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
+        # A SafeLoader subclass: no Python tags, no arbitrary objects.
+        return yaml.load(text, Loader=_StrictSafeLoader)
+    except ValueError as exc:  # e.g. an integer past Python's digit limit
+        raise DocumentError(f"not a usable value: {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -77,11 +97,12 @@ def load_yaml(text: str) -> Any:
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    for key in keys:
-        if keys.count(key) > 1:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
             raise DocumentError(f"duplicate key {key!r}")
-    return dict(pairs)
+        out[key] = value
+    return out
 
 
 def load_document(text: str) -> Any:
@@ -89,7 +110,11 @@ def load_document(text: str) -> Any:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            return json.loads(text, object_pairs_hook=_object_without_duplicates)
+            return json.loads(text, object_pairs_hook=_object_without_duplicates, parse_int=_parse_int)
         except json.JSONDecodeError:
             pass  # may still be YAML flow style; let the YAML parser decide and report
+        except DocumentError:
+            raise
+        except ValueError as exc:  # an integer past Python's digit limit
+            raise DocumentError(f"not a usable value: {exc}") from None
     return load_yaml(text)

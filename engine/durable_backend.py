@@ -15,7 +15,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from durable import engine as durable
 
@@ -57,6 +57,18 @@ class _QuietHost(durable.Host):  # type: ignore[misc]
         return None
 
 
+_HOST: list[_QuietHost] = []
+_HOST_LOCK = threading.Lock()
+
+
+def _shared_host() -> Any:
+    """The process's one Host: each Host starts threads and never frees its rulesets."""
+    with _HOST_LOCK:
+        if not _HOST:
+            _HOST.append(_QuietHost())
+        return _HOST[0]
+
+
 def _phase(stage: str) -> dict[str, Any]:
     return {"t": "phase", "k": stage}
 
@@ -68,9 +80,8 @@ class DurableBackend:
     one backend per rule base is made and then shared.
     """
 
-    _host: Any = None
-    _lock = threading.Lock()
-    _backends: dict[str, DurableBackend] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _backends: ClassVar[dict[str, DurableBackend]] = {}
 
     @classmethod
     def for_rules(cls, rules: Iterable[Rule], name: str) -> DurableBackend:
@@ -92,10 +103,8 @@ class DurableBackend:
         self._engine_facts = {f for r in self.rules for f in r.then if self._index.tested(f)}
         self._stages = [s for s in STAGES if any(r.stage == s for r in self.rules)]
         definition = {self.name: self._definition()}
+        self._host = _shared_host()
         with DurableBackend._lock:
-            if DurableBackend._host is None:
-                DurableBackend._host = _QuietHost()
-            self._host = DurableBackend._host
             # register_rulesets deletes the `run` keys of what it is given.
             self._host.register_rulesets(copy.copy(definition))
 
@@ -124,7 +133,7 @@ class DurableBackend:
                     run.known.add(fact)
                     if fact in self._engine_facts:
                         c.assert_fact(fact.to_engine(c.s.sid))
-            except BaseException as exc:  # noqa: BLE001 - re-raised by run_case
+            except BaseException as exc:
                 run.errors.append(f"rule {rule.id}: {type(exc).__name__}: {exc}")
 
         return action

@@ -14,11 +14,12 @@ class CaseError(TriageError):
     what would have been right.
     """
 
-    def __init__(self, where: str, path: str, problem: str, expected: str = "") -> None:
+    def __init__(self, where: str, path: str, problem: str, expected: str = "", hint: str = "") -> None:
         self.where = where
         self.path = path
         self.problem = problem
         self.expected = expected
+        self.hint = hint
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
@@ -28,6 +29,8 @@ class CaseError(TriageError):
         text = f"{': '.join(parts)}: {self.problem}"
         if self.expected:
             text += f"; expected {self.expected}"
+        if self.hint:
+            text += f" ({self.hint})"
         return text
 
 

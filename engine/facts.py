@@ -11,6 +11,7 @@ key `id` is avoided on purpose because durable_rules uses it as the message iden
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +89,7 @@ def normalise_number(value: Any) -> Any:
     return value
 
 
-def answer_facts(answers: dict[str, Any]) -> list[Fact]:
+def answer_facts(answers: Mapping[str, Any]) -> list[Fact]:
     """One fact per answer, and one per chosen item of a multiple-choice answer."""
     facts: list[Fact] = []
     for question, value in answers.items():

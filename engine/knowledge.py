@@ -210,7 +210,8 @@ def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str
     for index, flag in enumerate(red_flags.values()):
         for j, suspect in enumerate(flag.get("suspects", [])):
             if suspect not in conditions:
-                problems.append(f"knowledge/red_flags.yaml: $.red_flags[{index}].suspects[{j}]: unknown condition '{suspect}'")
+                where = f"knowledge/red_flags.yaml: $.red_flags[{index}].suspects[{j}]"
+                problems.append(f"{where}: unknown condition '{suspect}'")
 
     tier_rungs = {t: i + 1 for i, t in enumerate(tiers)}
     ranks = {"disposition": {d: i for i, d in enumerate(dispositions)}, "tier": tier_rungs}
@@ -218,10 +219,10 @@ def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str
         q: tuple(parse_pattern(p, tier_rungs) for p in entry.get("relevant_when", []))
         for q, entry in questions.items()
     }
+    tables = (questions, conditions, red_flags, dispositions, tiers, recommendations, avoid)
     for q, patterns in relevance.items():
         for pattern in patterns:
-            problems += _reference_problems(pattern, f"knowledge/questions.yaml: question {q}: relevant_when",
-                                            questions, conditions, red_flags, dispositions, tiers, recommendations, avoid)
+            problems += _reference_problems(pattern, f"knowledge/questions.yaml: question {q}: relevant_when", *tables)
 
     rules: list[Rule] = []
     seen: dict[str, str] = {}
@@ -229,16 +230,16 @@ def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str
         for position, raw in enumerate(doc["rules"]):
             rule = parse_rule(raw, doc["stage"], label, position, tier_rungs, ranks)
             if rule.id in seen:
-                problems.append(f"{label}: $.rules[{position}].id: duplicate rule id '{rule.id}' (also in {seen[rule.id]})")
+                problems.append(
+                    f"{label}: $.rules[{position}].id: duplicate rule id '{rule.id}' (also in {seen[rule.id]})"
+                )
             seen[rule.id] = label
             where = f"{label}: $.rules[{position}] ({rule.id})"
             for branch in rule.branches:
                 for pattern in branch.patterns:
-                    problems += _reference_problems(pattern, f"{where}.when", questions, conditions, red_flags,
-                                                    dispositions, tiers, recommendations, avoid)
+                    problems += _reference_problems(pattern, f"{where}.when", *tables)
             for fact in rule.then:
-                problems += _conclusion_problems(fact, f"{where}.then", questions, conditions, red_flags,
-                                                 dispositions, tiers, recommendations, avoid)
+                problems += _conclusion_problems(fact, f"{where}.then", *tables)
             problems += _red_flag_urgency_problems(rule, where, red_flags)
             rules.append(rule)
     rules.sort(key=lambda r: (r.stage_index, r.file, r.position))
@@ -361,4 +362,4 @@ def _conclusion_problems(fact: Any, where: str, *tables: Mapping[str, Entry]) ->
     return []
 
 
-__all__ = ["Knowledge", "STAGES", "load_knowledge"]
+__all__ = ["STAGES", "Knowledge", "load_knowledge"]

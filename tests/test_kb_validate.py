@@ -219,7 +219,8 @@ def test_rule_concluding_an_unknown_recommendation_is_located(runner: CliRunner,
     edit(kb.file(ADVICE_RULES), "recommend: seek_emergency_care]", "recommend: seek_emergency_car]",
          entry="advise_emergency")
     problems = problems_of(validate(runner, kb))
-    assert f"{ADVICE_RULES}: $.rules[{index}] (advise_emergency).then: unknown recommend id 'seek_emergency_car'" in problems
+    unknown = "unknown recommend id 'seek_emergency_car'"
+    assert f"{ADVICE_RULES}: $.rules[{index}] (advise_emergency).then: {unknown}" in problems
     # and the recommendation it used to conclude is now orphaned
     line_with(problems, f"{ADVICE}: ", "'seek_emergency_care' is concluded by no rule")
 
@@ -265,7 +266,8 @@ def test_missing_contract_avoid_item_is_named(runner: CliRunner, kb: KB) -> None
     remove_entry(kb.file(ADVICE), "aqua_jogging", after="\navoid:\n")
     problems = problems_of(validate(runner, kb))
     assert f"{ADVICE}: the contract's avoid item 'aqua_jogging' is missing" in problems
-    line_with(problems, f"{ADVICE_RULES}: $.rules[", "(avoid_aqua_jogging_hip_flexor).then: unknown avoid id 'aqua_jogging'")
+    line_with(problems, f"{ADVICE_RULES}: $.rules[",
+              "(avoid_aqua_jogging_hip_flexor).then: unknown avoid id 'aqua_jogging'")
 
 
 def test_missing_contract_condition_is_named(runner: CliRunner, kb: KB) -> None:
