@@ -151,8 +151,8 @@ def render_text(result: Result, width: int = 80, questions: Mapping[str, str] | 
     out.heading("References")
     for citation in result.citations:
         status = "" if citation["status"] == "verified" else f" ({citation['status'].replace('_', ' ')})"
-        number = f"[{citation['number']}]"
-        out.para(f"{citation['reference']}{status}", indent=" " * 6, first=f"{number:>5} ")
+        label = f"[{citation['number']}]"
+        out.para(f"{citation['reference']}{status}", indent=" " * 6, first=f"{label:>5} ")
 
     out.blank()
     out.para(NOT_A_MEDICAL_DEVICE)
