@@ -93,6 +93,19 @@ class _Text:
         return "\n".join(self.lines).rstrip() + "\n"
 
 
+def _shown_numbers(result: Result) -> set[int]:
+    """The reference numbers the text cites (the trace's own sources are left to the JSON)."""
+    groups = [
+        *(f["citations"] for f in result.red_flags),
+        *(r["citations"] for r in result.recommendations),
+        *(p["cite"] for r in result.recommendations for p in r.get("positions", [])),
+        *(a["citations"] for a in result.avoid),
+        *(r.citations for r in result.reasons),
+        *(c["citations"] for c in result.conditions),
+    ]
+    return {result.citation_number(c) for group in groups for c in group}
+
+
 def render_text(result: Result, width: int = 80, questions: Mapping[str, str] | None = None) -> str:
     """The runner's view: the disposition first, then what to do, avoid, why, references."""
     out = _Text(width)
@@ -118,7 +131,8 @@ def render_text(result: Result, width: int = 80, questions: Mapping[str, str] | 
     if result.conditions:
         out.heading("What it looks like")
         for condition in result.conditions:
-            out.para(f"{condition['name']}: {ASSESSMENT_WORDS[condition['assessment']]}", indent="   ", first=" - ")
+            words = ASSESSMENT_WORDS[condition["assessment"]]
+            out.para(f"{condition['name']}: {words} {_refs(result, condition['citations'])}", indent="   ", first=" - ")
 
     if result.recommendations:
         out.heading("What to do")
@@ -146,10 +160,14 @@ def render_text(result: Result, width: int = 80, questions: Mapping[str, str] | 
         out.heading("Why")
         for reason in result.reasons:
             out.para(f"{reason.because} {_refs(result, reason.citations)}", indent="   ", first=" - ")
-        out.para("Every step of the reasoning is in the trace: itb-triage assess --format json.", indent="   ")
+        out.para("Every step of the reasoning, with its sources, is in the trace: itb-triage assess --format json.",
+                 indent="   ")
 
     out.heading("References")
+    shown = _shown_numbers(result)
     for citation in result.citations:
+        if citation["number"] not in shown:
+            continue
         status = "" if citation["status"] == "verified" else f" ({citation['status'].replace('_', ' ')})"
         label = f"[{citation['number']}]"
         out.para(f"{citation['reference']}{status}", indent=" " * 6, first=f"{label:>5} ")
@@ -179,7 +197,8 @@ def render_markdown(result: Result, questions: Mapping[str, str] | None = None) 
         f"- {_question_text(q, questions)}" for q in result.unanswered_screening
     ])
     section("What it looks like", [
-        f"- {c['name']}: {ASSESSMENT_WORDS[c['assessment']]}" for c in result.conditions
+        f"- {c['name']}: {ASSESSMENT_WORDS[c['assessment']]} {_refs(result, c['citations'])}"
+        for c in result.conditions
     ])
     todo: list[str] = []
     for number, rec in enumerate(result.recommendations, start=1):

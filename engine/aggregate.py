@@ -19,6 +19,8 @@ from .knowledge import Knowledge
 from .result import Reason, Result, TraceStep
 
 ASSESSMENT_STRENGTH = ("likely", "suspected", "possible", "unlikely")
+# Listing order: what must be ruled out first, then the rest by strength.
+ASSESSMENT_LISTING = ("suspected", "likely", "possible", "unlikely")
 
 
 def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str, Any], case_id: str | None) -> Result:
@@ -55,10 +57,13 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
         {"id": f, "name": e["name"], "urgency": e["urgency"], "citations": list(e["cite"])}
         for f, e in knowledge.red_flags.items() if f in ids("red_flag")
     ]
-    conditions = [
-        {"id": c, "name": e["name"], "assessment": assessments[c], "citations": list(e["cite"])}
-        for c, e in knowledge.conditions.items() if c in assessments
-    ]
+    conditions = sorted(
+        (
+            {"id": c, "name": e["name"], "assessment": assessments[c], "citations": list(e["cite"])}
+            for c, e in knowledge.conditions.items() if c in assessments
+        ),
+        key=lambda c: ASSESSMENT_LISTING.index(c["assessment"]),  # stable: knowledge order within
+    )
     recommendations = [
         _advice_entry(r, e) for r, e in knowledge.recommendations.items() if r in recommended and r not in avoid_ids
     ]
@@ -78,9 +83,11 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
         for f in firings
     )
     reasons = _key_reasons(firings, disposition, tier)
+    # Numbered in the order a reader meets them: flags, advice (with the sources of
+    # each position), avoid, reasons, conditions; sources only the trace cites come last.
     citations = _numbered_citations(knowledge, [
         *(f["citations"] for f in red_flags),
-        *(r["citations"] for r in recommendations),
+        *(c for r in recommendations for c in (r["citations"], *(p["cite"] for p in r.get("positions", [])))),
         *(a["citations"] for a in avoid),
         *(r.citations for r in reasons),
         *(c["citations"] for c in conditions),

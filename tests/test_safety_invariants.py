@@ -99,7 +99,9 @@ def test_never_recommended(triage: Triage, answers: dict[str, Any]) -> None:
     if answers.get("onset") == "sudden" and recent:
         assert "soft_tissue_therapy" not in recommended
         assert "soft_tissue_therapy" in result.avoid_ids
-    assert {"run_through_pain", "stretch_itb", "foam_roll_itb"} <= set(result.avoid_ids)
+    assert "run_through_pain" in result.avoid_ids
+    if result.treatment_tier is not None:
+        assert {"stretch_itb", "foam_roll_itb"} <= set(result.avoid_ids)
     for rec in result.recommendations:
         text = json.dumps({k: v for k, v in rec.items() if k != "positions"})
         assert not DRUG_DOSE.search(text), (rec["id"], DRUG_DOSE.search(text))
