@@ -153,6 +153,10 @@ def _summary(knowledge: Knowledge) -> str:
     ])
 
 
+# Commands defined in their own modules (one concept per module), registered here.
+# (one line each: `from .module import command` then `cli.add_command(command)`)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
