@@ -155,6 +155,10 @@ def _summary(knowledge: Knowledge) -> str:
 
 # Commands defined in their own modules (one concept per module), registered here.
 # (one line each: `from .module import command` then `cli.add_command(command)`)
+from .interview import interview, sessions  # noqa: E402
+
+cli.add_command(interview)
+cli.add_command(sessions)
 
 
 def main() -> None:

@@ -84,7 +84,7 @@ def _reject_non_finite(node: Any, where: str, path: str, knowledge: Knowledge) -
     if isinstance(node, float) and not math.isfinite(node):
         problem = "NaN is not a number" if math.isnan(node) else "the number is too large"
         question = path.removeprefix("$.answers.")
-        expected = _expected(question, knowledge) if question in knowledge.questions else "a finite number"
+        expected = expected_text(question, knowledge) if question in knowledge.questions else "a finite number"
         raise CaseError(where, path, problem, expected)
     children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
     for key, child in children:
@@ -114,7 +114,7 @@ def _case_error(error: jsonschema.ValidationError, where: str, knowledge: Knowle
         return CaseError(where, path, error.message, "a case like {\"format\": \"itb-case/1\", \"answers\": {...}}")
     if len(location) >= 2 and location[0] == "answers":
         question = str(location[1])
-        return CaseError(where, path, _describe_value(error.instance), _expected(question, knowledge))
+        return CaseError(where, path, _describe_value(error.instance), expected_text(question, knowledge))
     if error.validator == "type" and not location:
         return CaseError(where, "$", f"the case is {_describe_value(error.instance)}",
                          "an object with 'format' and 'answers'")
@@ -130,7 +130,7 @@ def _describe_value(value: Any) -> str:
     return f"{text} is not allowed"
 
 
-def _expected(question: str, knowledge: Knowledge) -> str:
+def expected_text(question: str, knowledge: Knowledge) -> str:
     entry = knowledge.questions[question]
     if entry["type"] in ("choice", "multi"):
         values = ", ".join(f"'{v['id']}'" for v in entry["values"])

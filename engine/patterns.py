@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .facts import Fact, Value, normalise_number
@@ -47,7 +47,7 @@ class Pattern:
     comparisons: tuple[tuple[str, float], ...] = ()
     compare_field: str = "v"
     negated: bool = False
-    source: Mapping[str, Any] | None = None
+    source: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
     def matches(self, fact: Fact) -> bool:
         """True when `fact` satisfies the test (ignoring negation)."""

@@ -1,0 +1,244 @@
+"""The interview as a state machine: which question next, answers, back, why.
+
+No terminal here: the CLI asks, this decides. Questions come in knowledge order
+(screening, presentation, risk factors, history, goals); a question is asked only if
+its own `relevant_when` holds and the rules say its answer can still change the
+outcome (engine/relevance.py). Once a same-day or emergency disposition is settled,
+only questions that could make it more urgent are asked, and the interview stops
+when there are none, so urgent advice is never delayed by routine questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from .case import Case, check_case, expected_text
+from .facts import Fact, normalise_number
+from .knowledge import Knowledge
+from .relevance import Analysis, Relevance, relevant_by_condition
+from .result import Result
+from .session import Triage
+
+URGENT = ("emergency", "same_day")
+YES_NO_SHORTCUTS = {"y": "yes", "n": "no", "u": "unsure"}
+
+
+class AnswerError(ValueError):
+    """A typed answer that does not fit the question; the message is a one-line hint."""
+
+
+@dataclass
+class InterviewState:
+    """Everything needed to resume: answers, skipped questions, and the order of both."""
+
+    answers: dict[str, Any] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)
+    full_record: bool = False
+
+
+@dataclass(frozen=True)
+class WhyItem:
+    """One reason to ask a question: a rule, its plain-words reason, what hangs on it."""
+
+    rule: str
+    because: str
+    conclusions: tuple[str, ...]
+    citations: tuple[str, ...]
+
+
+class Interview:
+    """One runner's interview over a compiled Triage."""
+
+    def __init__(self, triage: Triage, state: InterviewState | None = None,
+                 relevance: Relevance | None = None) -> None:
+        self.triage = triage
+        self.knowledge: Knowledge = triage.knowledge
+        self.state = state if state is not None else InterviewState()
+        self.relevance = relevance if relevance is not None else Relevance(self.knowledge)
+        self._analysis: Analysis | None = None
+
+    # --- state -----------------------------------------------------------------------
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return self.state.answers
+
+    def analysis(self) -> Analysis:
+        if self._analysis is None:
+            self._analysis = self.relevance.analyse(self.state.answers, self.state.skipped)
+        return self._analysis
+
+    def _changed(self) -> None:
+        self._analysis = None
+
+    def answer(self, question: str, value: Any) -> None:
+        """Record a checked answer (see `parse`)."""
+        self.state.answers[question] = value
+        if question in self.state.skipped:
+            self.state.skipped.remove(question)
+        self.state.history.append(question)
+        self._changed()
+
+    def skip(self, question: str) -> None:
+        self.state.skipped.append(question)
+        self.state.history.append(question)
+        self._changed()
+
+    def back(self) -> str | None:
+        """Undo the last answer or skip; returns that question, to be asked again."""
+        if not self.state.history:
+            return None
+        question = self.state.history.pop()
+        self.state.answers.pop(question, None)
+        if question in self.state.skipped:
+            self.state.skipped.remove(question)
+        self._changed()
+        return question
+
+    def continue_for_full_record(self) -> None:
+        """After urgent advice: keep asking everything relevant, for a fuller record."""
+        self.state.full_record = True
+        self._changed()
+
+    # --- what next ----------------------------------------------------------------------
+
+    def urgent_disposition(self) -> str | None:
+        """The most urgent settled disposition if it is emergency or same_day."""
+        settled = self.analysis().settled("disposition")
+        best = min(settled, key=lambda f: f.rank if f.rank is not None else 99, default=None)
+        return best.id if best is not None and best.id in URGENT else None
+
+    def next_question(self) -> str | None:
+        """The next question worth asking, or None when the interview is complete."""
+        analysis = self.analysis()
+        urgent = None if self.state.full_record else self.urgent_disposition()
+        if urgent == "emergency":
+            return None
+        for question in self.knowledge.questions:
+            if question in self.state.answers or question in self.state.skipped:
+                continue
+            if not relevant_by_condition(self.knowledge.relevance[question], self.state.answers):
+                continue
+            if not analysis.needed(question):
+                continue
+            if urgent is not None and not self._could_escalate(question, urgent):
+                continue
+            return question
+        return None
+
+    def _could_escalate(self, question: str, urgent: str) -> bool:
+        rank = self.knowledge.disposition_rank(urgent)
+        return any(
+            goal.kind == "disposition" and goal.rank is not None and goal.rank < rank
+            for reason in self.analysis().reasons.get(question, ())
+            for goal in reason.wanted
+        )
+
+    def why(self, question: str) -> list[WhyItem]:
+        """Which conclusions hang on this question, with the rules' reasons."""
+        items: dict[str, WhyItem] = {}
+        for reason in self.analysis().reasons.get(question, ()):
+            outcomes = self._outcomes(reason.wanted)
+            conclusions = tuple(dict.fromkeys(self._describe(f) for f in outcomes))
+            if reason.rule.id in items:
+                conclusions = tuple(dict.fromkeys(items[reason.rule.id].conclusions + conclusions))
+            items[reason.rule.id] = WhyItem(reason.rule.id, reason.rule.because, conclusions, reason.rule.cite)
+        return list(items.values())
+
+    def _outcomes(self, wanted: tuple[Fact, ...]) -> list[Fact]:
+        """Follow intermediate findings forward to the parts of the result they can change."""
+        statuses = self.analysis().statuses
+        outcomes: list[Fact] = []
+        frontier, seen = list(wanted), set(wanted)
+        while frontier:
+            fact = frontier.pop(0)
+            if fact.kind != "finding":
+                outcomes.append(fact)
+                continue
+            for rule in self.knowledge.rules:
+                if any(p.matches(fact) for b in rule.branches for p in b.patterns):
+                    for goal in rule.then:
+                        if goal not in seen and statuses.get(goal) is not None and goal.kind != "unanswered":
+                            seen.add(goal)
+                            frontier.append(goal)
+        return outcomes[:6]
+
+    def _describe(self, fact: Fact) -> str:
+        k = self.knowledge
+        if fact.kind == "red_flag":
+            return f"warning sign: {k.red_flags[fact.id]['name']}"
+        if fact.kind == "disposition":
+            return f"where to go: {k.dispositions[fact.id]['headline']}"
+        if fact.kind == "tier":
+            return f"treatment: {k.tiers[fact.id]['title']}"
+        if fact.kind == "recommend":
+            return f"advice: {k.recommendations[fact.id]['title']}"
+        if fact.kind == "avoid":
+            return f"to avoid: {k.avoid[fact.id]['title']}"
+        if fact.kind == "condition":
+            return f"{k.conditions[fact.id]['name']}: {fact.value}"
+        if fact.kind == "unanswered":
+            return "whether a safety question is still open"
+        return f"{fact.kind.replace('_', ' ')}: {fact.id.replace('_', ' ')}"
+
+    # --- results ------------------------------------------------------------------------
+
+    def case(self, case_id: str | None = None) -> Case:
+        """The answers as a checked case, normalised exactly as `assess` normalises a file."""
+        document: dict[str, Any] = {"format": "itb-case/1", "answers": dict(self.state.answers)}
+        if case_id is not None:
+            document["id"] = case_id
+        return check_case(document, "interview", self.knowledge)
+
+    def result(self, case_id: str | None = None) -> Result:
+        return self.triage.assess(self.case(case_id))
+
+    # --- typed answers ----------------------------------------------------------------------
+
+    def parse(self, question: str, text: str) -> Any:
+        """Turn typed text into an answer for `question`, or raise AnswerError with a hint.
+
+        A choice: its number or its id (y/n/u for yes/no/unsure). Several choices:
+        comma-separated numbers or ids, or `none`. A number: checked against its range.
+        """
+        entry = self.knowledge.questions[question]
+        text = text.strip()
+        if entry["type"] == "choice":
+            value: Any = self._choice(entry, text)
+        elif entry["type"] == "multi":
+            if text.lower() == "none":
+                value = []
+            else:
+                value = [self._choice(entry, part.strip()) for part in text.split(",") if part.strip()]
+                if len(set(value)) != len(value):
+                    raise AnswerError("each choice once, please")
+        else:
+            try:
+                number = int(text) if entry["type"] == "integer" else float(text)
+            except ValueError:
+                raise AnswerError(f"expected {expected_text(question, self.knowledge)}") from None
+            value = normalise_number(number)
+        schema = self.knowledge.case_schema["properties"]["answers"]["properties"][question]
+        if not jsonschema.Draft202012Validator(schema).is_valid(value):
+            raise AnswerError(f"expected {expected_text(question, self.knowledge)}")
+        return value
+
+    @staticmethod
+    def _choice(entry: Mapping[str, Any], text: str) -> str:
+        values = [v["id"] for v in entry["values"]]
+        lowered = text.lower()
+        if lowered.isdigit() and 1 <= int(lowered) <= len(values):
+            return str(values[int(lowered) - 1])
+        if lowered in values:
+            return lowered
+        if lowered in YES_NO_SHORTCUTS and YES_NO_SHORTCUTS[lowered] in values:
+            return YES_NO_SHORTCUTS[lowered]
+        for option in entry["values"]:
+            if lowered == option["label"].lower():
+                return str(option["id"])
+        raise AnswerError(f"choose a number from 1 to {len(values)}, or one of: {', '.join(values)}")
