@@ -27,7 +27,7 @@ VIGNETTES = sorted((ROOT / "tests" / "data" / "vignettes").glob("*.json"))
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def engine_latency(repeat: int) -> tuple[list[float], dict[str, int]]:
