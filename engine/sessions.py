@@ -126,9 +126,16 @@ class SessionStore:
                     os.unlink(tmp)
                 raise
             self._sync_folder()
+            self._remove_stale_temporaries(record.id)
         except OSError as exc:
             raise SessionError(f"cannot save the session in {self.root}: {exc.strerror or exc}") from None
         return target
+
+    def _remove_stale_temporaries(self, session_id: str) -> None:
+        """A kill during a write leaves a temporary file behind; the rename never happened."""
+        for stale in self.root.glob(f".{session_id}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
     def _sync_folder(self) -> None:
         with contextlib.suppress(OSError):
