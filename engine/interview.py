@@ -10,7 +10,7 @@ when there are none, so urgent advice is never delayed by routine questions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,11 @@ class Interview:
         self.state = state if state is not None else InterviewState()
         self.relevance = relevance if relevance is not None else Relevance(self.knowledge)
         self._analysis: Analysis | None = None
+        # question -> the follow-up questions whose `relevant_when` tests it
+        self._gates: dict[str, list[str]] = {q: [] for q in self.knowledge.questions}
+        for follow_up, patterns in self.knowledge.relevance.items():
+            for parent in {p.ids[0] for p in patterns}:
+                self._gates[parent].append(follow_up)
 
     # --- state -----------------------------------------------------------------------
 
@@ -124,12 +129,24 @@ class Interview:
                 continue
             if not relevant_by_condition(self.knowledge.relevance[question], self.state.answers):
                 continue
-            if not analysis.needed(question):
+            if not self._matters(question, analysis.needed):
                 continue
-            if urgent is not None and not self._could_escalate(question, urgent):
+            if urgent is not None and not self._matters(question, lambda q: self._could_escalate(q, urgent)):
                 continue
             return question
         return None
+
+    def _matters(self, question: str, test: Callable[[str], bool], seen: frozenset[str] = frozenset()) -> bool:
+        """`test` holds for the question, or for a follow-up it opens (calf swelling opens
+        the chest-pain question, which alone can make it an emergency)."""
+        if test(question):
+            return True
+        closed = self.relevance.closed(self.state.answers, self.state.skipped)
+        return any(
+            self._matters(follow_up, test, seen | {question})
+            for follow_up in self._gates[question]
+            if follow_up not in seen and follow_up not in self.state.answers and follow_up not in closed
+        )
 
     def _could_escalate(self, question: str, urgent: str) -> bool:
         rank = self.knowledge.disposition_rank(urgent)
