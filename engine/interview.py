@@ -186,17 +186,18 @@ class Interview:
         return outcomes[:6]
 
     def _describe(self, fact: Fact) -> str:
+        """A conclusion in plain words, from the knowledge entry it names."""
         k = self.knowledge
-        if fact.kind == "red_flag":
-            return f"warning sign: {k.red_flags[fact.id]['name']}"
-        if fact.kind == "disposition":
-            return f"where to go: {k.dispositions[fact.id]['headline']}"
-        if fact.kind == "tier":
-            return f"treatment: {k.tiers[fact.id]['title']}"
-        if fact.kind == "recommend":
-            return f"advice: {k.recommendations[fact.id]['title']}"
-        if fact.kind == "avoid":
-            return f"to avoid: {k.avoid[fact.id]['title']}"
+        plain: dict[str, tuple[str, Mapping[str, Mapping[str, Any]], str]] = {
+            "red_flag": ("warning sign", k.red_flags, "name"),
+            "disposition": ("where to go", k.dispositions, "headline"),
+            "tier": ("treatment", k.tiers, "title"),
+            "recommend": ("advice", k.recommendations, "title"),
+            "avoid": ("to avoid", k.avoid, "title"),
+        }
+        if fact.kind in plain:
+            label, table, field_name = plain[fact.kind]
+            return f"{label}: {table[fact.id][field_name]}"
         if fact.kind == "condition":
             return f"{k.conditions[fact.id]['name']}: {fact.value}"
         if fact.kind == "unanswered":
