@@ -261,7 +261,7 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
     from itb_triage.engine.sessions import SessionStore
 
     from .main import _triage
-    from .render import question_texts, render_json, render_markdown, render_text
+
 
     triage = _triage()
     relevance = Relevance(triage.knowledge)
@@ -277,6 +277,18 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
              "At any prompt: ? (why we ask), back, help, quit.")
         if session.saving:
             _say(f"Session {session.record.id}: saved after every answer.")
+
+    try:
+        _interview_until_done(session, interview_, case_id, triage)
+    except KeyboardInterrupt:  # Ctrl-C outside a prompt (a prompt turns it into Abort)
+        _say()
+        session.leave(ExitStatus.INTERRUPTED)
+    _finish(session, interview_, case_id, triage, save_case, fmt)
+
+
+def _interview_until_done(session: _Session, interview_: Interview, case_id: str, triage: Any) -> None:
+    """Ask; after urgent advice at a terminal, offer to go on for a fuller record."""
+    from .render import question_texts, render_text
 
     while True:
         _run(session)
@@ -294,6 +306,12 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
             break
         interview_.continue_for_full_record()
 
+
+def _finish(session: _Session, interview_: Interview, case_id: str, triage: Any, save_case: Path | None,
+            fmt: str) -> None:
+    """Mark the session finished, write the case file if asked, print the result."""
+    from .render import question_texts, render_json, render_text
+
     session.record.finished = True
     session.save()
     if save_case is not None:
@@ -301,9 +319,12 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
     result = interview_.result(case_id)
     questions = question_texts(triage.knowledge.questions)
     if fmt == "json":
-        click.echo(render_json(result), nl=False)
+        # Byte for byte what `assess --format json` prints, critical answers included.
+        click.echo(render_json(triage.assess(interview_.case(case_id), critical=True)), nl=False)
     elif fmt == "markdown":
-        click.echo(render_markdown(result, questions), nl=False)
+        from .report import build_report  # the same report as `assess --format markdown`
+
+        click.echo(build_report(triage, interview_.case(case_id), "markdown"), nl=False)
     else:
         _say()
         click.echo(render_text(result, WIDTH, questions), nl=False)

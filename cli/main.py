@@ -91,12 +91,14 @@ def assess(case: str, fmt: str) -> None:
     """
     from itb_triage.engine import CaseError, EngineError
 
-    from .render import question_texts, render_json, render_markdown, render_text
+    from .render import question_texts, render_json, render_text
 
     data, where = _read_input(case)
     triage = _triage()
     try:
-        result = triage.assess(triage.read_case(data, where))
+        checked = triage.read_case(data, where)
+        # The JSON and the Markdown report carry the critical answers (tens of ms per case).
+        result = triage.assess(checked, critical=fmt in ("json", "markdown"))
     except CaseError as exc:
         _fail(exc.one_line(), ExitStatus.INPUT_ERROR)
     except EngineError as exc:
@@ -105,7 +107,9 @@ def assess(case: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(render_json(result), nl=False)
     elif fmt == "markdown":
-        click.echo(render_markdown(result, questions), nl=False)
+        from .report import build_report
+
+        click.echo(build_report(triage, checked, "markdown", result), nl=False)
     else:
         click.echo(render_text(result, _width(), questions), nl=False)
 
@@ -155,6 +159,14 @@ def _summary(knowledge: Knowledge) -> str:
 
 # Commands defined in their own modules (one concept per module), registered here.
 # (one line each: `from .module import command` then `cli.add_command(command)`)
+from .batch import batch  # noqa: E402, I001
+cli.add_command(batch)
+from .explain import explain_command  # noqa: E402 (after `cli`: the module imports main's helpers lazily)
+
+cli.add_command(explain_command)
+from .report import report_command  # noqa: E402
+
+cli.add_command(report_command)
 from .interview import interview, sessions  # noqa: E402
 
 cli.add_command(interview)

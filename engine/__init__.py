@@ -15,6 +15,7 @@ _EXPORTS = {
     "EngineError": "errors",
     "KnowledgeError": "errors",
     "TriageError": "errors",
+    "QueryError": "errors",
     "Knowledge": "knowledge",
     "load_knowledge": "knowledge",
     "Result": "result",

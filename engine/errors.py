@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """Text from a case shown in one line: control characters and line breaks escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else
+                        f"\\u{ord(m.group()):04x}", text)
+
 
 class TriageError(Exception):
     """Base class: something the caller can report in one line."""
@@ -31,7 +41,7 @@ class CaseError(TriageError):
             text += f"; expected {self.expected}"
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        return printable(text)
 
 
 class KnowledgeError(TriageError):
@@ -47,3 +57,10 @@ class KnowledgeError(TriageError):
 
 class EngineError(TriageError):
     """The rule engine failed on a case: an action raised, or the result broke an invariant."""
+
+
+class QueryError(TriageError):
+    """A question about a case is malformed: an unknown id for why-not, a bad what-if.
+
+    The message is one line saying what was given and what would be right.
+    """

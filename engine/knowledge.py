@@ -37,6 +37,7 @@ KNOWLEDGE_FILES = {
     "red_flags.yaml": "red_flags.schema.json",
     "ladder.yaml": "ladder.schema.json",
     "advice.yaml": "advice.schema.json",
+    "plan.yaml": "plan.schema.json",
 }
 
 
@@ -59,6 +60,7 @@ class Knowledge:
     result_schema: Mapping[str, Any]
     version: str
     files: tuple[str, ...] = field(default=())
+    plan: Mapping[str, Any] = field(default_factory=dict)
 
     def disposition_rank(self, disposition: str) -> int:
         """0 is the most urgent."""
@@ -121,13 +123,13 @@ def _schema_problems(label: str, document: Any, schema: dict[str, Any], registry
 
 
 def _walk_cites(node: Any, path: str) -> Iterator[tuple[str, str]]:
-    """Yield (json path, citation id) for every `cite` list and `dose_source`."""
+    """Yield (json path, citation id) for every `cite` list, `dose_source` and `quote_source`."""
     if isinstance(node, dict):
         for key, value in node.items():
             here = f"{path}.{key}"
             if key == "cite" and isinstance(value, list):
                 yield from ((f"{here}[{i}]", c) for i, c in enumerate(value) if isinstance(c, str))
-            elif key == "dose_source" and isinstance(value, str):
+            elif key in ("dose_source", "quote_source") and isinstance(value, str):
                 yield here, value
             else:
                 yield from _walk_cites(value, here)
@@ -248,6 +250,7 @@ def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str
     problems += _unconcluded(rules, red_flags, "red_flag", "knowledge/red_flags.yaml", "red flag")
     problems += _unconcluded(rules, recommendations, "recommend", "knowledge/advice.yaml", "recommendation")
     problems += _unconcluded(rules, avoid, "avoid", "knowledge/advice.yaml", "avoid item")
+    problems += _plan_problems(docs["plan.yaml"], recommendations, tiers, dispositions)
     if problems:
         raise KnowledgeError(problems)
 
@@ -267,7 +270,52 @@ def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str
         result_schema=schemas["result.schema.json"],
         version=version,
         files=tuple(sorted([*(f"knowledge/{n}" for n in docs), *rule_docs])),
+        plan=docs["plan.yaml"],
     )
+
+
+def _plan_problems(
+    plan: Mapping[str, Any],
+    recommendations: Mapping[str, Entry],
+    tiers: Mapping[str, Entry],
+    dispositions: Mapping[str, Entry],
+) -> list[str]:
+    """Every id the plan names must exist (its citations are checked with the others)."""
+    label = "knowledge/plan.yaml"
+    problems: list[str] = []
+    components: set[str] = set()
+    for i, component in enumerate(plan["components"]):
+        where = f"{label}: $.components[{i}]"
+        if component["id"] in components:
+            problems.append(f"{where}.id: duplicate id '{component['id']}'")
+        components.add(component["id"])
+        if component["recommendation"] not in recommendations:
+            problems.append(f"{where}.recommendation: unknown recommendation id '{component['recommendation']}'")
+        if component["quotes"] and "quote_source" not in component:
+            problems.append(f"{where}: quotes need a quote_source")
+    for i, week in enumerate(plan["weeks"]):
+        if week["week"] != i + 1:
+            problems.append(f"{label}: $.weeks[{i}].week: expected week {i + 1}, found {week['week']}")
+        for j, step in enumerate(week["steps"]):
+            if step["component"] not in components:
+                problems.append(f"{label}: $.weeks[{i}].steps[{j}].component: unknown component '{step['component']}'")
+    for i, item in enumerate(plan["escalate"]):
+        if item["recommendation"] not in recommendations:
+            problems.append(f"{label}: $.escalate[{i}].recommendation: unknown recommendation id "
+                            f"'{item['recommendation']}'")
+    for i, topic in enumerate(plan["disagreements"]):
+        problems += [f"{label}: $.disagreements[{i}].about[{j}]: unknown recommendation id '{r}'"
+                     for j, r in enumerate(topic["about"]) if r not in recommendations]
+    for i, note in enumerate(plan.get("tier_notes", [])):
+        if note["tier"] not in tiers:
+            problems.append(f"{label}: $.tier_notes[{i}].tier: unknown tier '{note['tier']}'")
+        problems += [f"{label}: $.tier_notes[{i}].dispositions[{j}]: unknown disposition '{d}'"
+                     for j, d in enumerate(note.get("dispositions", [])) if d not in dispositions]
+    for i, note in enumerate(plan.get("disposition_notes", [])):
+        if note["disposition"] not in dispositions:
+            problems.append(f"{label}: $.disposition_notes[{i}].disposition: unknown disposition "
+                            f"'{note['disposition']}'")
+    return problems
 
 
 def _missing(required: tuple[str, ...], present: Mapping[str, Entry], label: str, what: str) -> list[str]:

@@ -21,10 +21,19 @@ class Triage:
         self.knowledge = knowledge if knowledge is not None else load_knowledge()
         self._backend = DurableBackend.for_rules(self.knowledge.rules, self.knowledge.version)
 
-    def assess(self, case: Case) -> Result:
-        """Run one checked case through the rules."""
+    def assess(self, case: Case, *, critical: bool = False) -> Result:
+        """Run one checked case through the rules.
+
+        `critical=True` adds the critical answers (engine/critical.py): tens of
+        milliseconds per case, so batch work leaves it off.
+        """
         firings = self._backend.run_case(answer_facts(case.answers))
-        return aggregate(self.knowledge, firings, case.answers, case.id)
+        result = aggregate(self.knowledge, firings, case.answers, case.id)
+        if critical:
+            from .critical import with_critical_answers
+
+            result = with_critical_answers(self.knowledge, case, result)
+        return result
 
     def assess_answers(self, answers: Mapping[str, Any], case_id: str | None = None) -> Result:
         """Check raw answers against the case contract, then assess them."""

@@ -1,0 +1,87 @@
+"""Wording shared by `explain` and `report`: citation numbers and labels for facts and patterns.
+
+Citations keep the result's numbers (the same as `assess` prints); sources that only a
+why-not rule or the plan cites are numbered after them, in order of first use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from itb_triage.engine.facts import Fact
+from itb_triage.engine.knowledge import Knowledge
+from itb_triage.engine.result import Result
+
+FACT_WORDS = {
+    "finding": "finding",
+    "red_flag": "red flag",
+    "unanswered": "unanswered",
+    "condition": "condition",
+    "disposition": "disposition",
+    "tier": "tier",
+    "recommend": "recommend",
+    "avoid": "avoid",
+}
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """A case's own text shown in a terminal: no escape sequences, no line breaks."""
+    return _CONTROL.sub("?", text)
+
+
+class Citations:
+    """Numbers citations: the result's first, then any others as they are first used."""
+
+    def __init__(self, knowledge: Knowledge, result: Result) -> None:
+        self.knowledge = knowledge
+        self._numbers: dict[str, int] = {c["id"]: c["number"] for c in result.citations}
+        self._used: set[str] = set()
+
+    def number(self, citation: str) -> int:
+        if citation not in self._numbers:
+            self._numbers[citation] = len(self._numbers) + 1
+        self._used.add(citation)
+        return self._numbers[citation]
+
+    def refs(self, citations: Iterable[str]) -> str:
+        """`[3][7]` for these citations, in number order (marking them used)."""
+        return "".join(f"[{n}]" for n in sorted({self.number(c) for c in citations}))
+
+    def entries(self, only_used: bool = True) -> list[dict[str, Any]]:
+        """(number, reference, status) for every numbered citation, or only the ones used."""
+        out = []
+        for citation, number in sorted(self._numbers.items(), key=lambda pair: pair[1]):
+            if only_used and citation not in self._used:
+                continue
+            entry = self.knowledge.citations[citation]
+            out.append({"id": citation, "number": number, "reference": entry["reference"],
+                        "status": entry["status"]})
+        return out
+
+
+def status_words(status: str) -> str:
+    """'' for verified sources, else e.g. ' (partly verified)'."""
+    return "" if status == "verified" else f" ({status.replace('_', ' ')})"
+
+
+def answer_text(value: Any) -> str:
+    """An answer as written in explanations: lists joined, unanswered as a word."""
+    if value is None:
+        return "(unanswered)"
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+def fact_label(fact: Fact, questions: Mapping[str, Mapping[str, Any]]) -> str:
+    """`knee_locking = yes`, `pain_locations includes lateral_knee`, `condition itbs = likely`."""
+    if fact.kind == "answer":
+        multi = questions.get(fact.id, {}).get("type") == "multi"
+        return f"answer: {fact.id} {'includes' if multi else '='} {fact.value}"
+    text = f"{FACT_WORDS.get(fact.kind, fact.kind)}: {fact.id}"
+    return f"{text} = {fact.value}" if fact.value is not None else text

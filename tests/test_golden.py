@@ -1,0 +1,107 @@
+"""Golden files for `explain`, `explain --why-not`, `explain --what-if` and `report`.
+
+The output is the product, so whole outputs are compared with files in tests/golden/
+(`<vignette>.<command>.<ext>`), run through the Click commands on five vignettes. The
+knowledge version (a hash of the knowledge files) is replaced by `KNOWLEDGE_VERSION`,
+so a knowledge edit that changes no output does not break them.
+
+When an output changes on purpose (a rule, a text, a renderer), regenerate and review
+the diff before committing:
+
+    ITB_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
+    git diff tests/golden/
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from itb_triage.cli.main import cli
+from itb_triage.engine import Knowledge
+
+from .conftest import DATA, vignette
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("ITB_UPDATE_GOLDEN") == "1"
+VIGNETTES = ("v01_classic", "v08_locking", "v11_failed_self_care", "v14_incomplete", "v18_gluteal")
+SCREENING_NO = [f"{q}=no" for q in (
+    "trauma_onset", "knee_locking", "knee_giving_way", "knee_swelling", "fever_or_hot_red_joint",
+    "numbness_or_tingling", "leg_weakness", "saddle_numbness_or_bladder_bowel", "night_pain",
+    "unexplained_weight_loss", "calf_swelling", "groin_pain", "focal_bone_pain",
+)]
+WHY_NOT = {
+    "v01_classic": "race_guidance",  # needs an answer the case does not give
+    "v08_locking": "self_care",  # blocked by a negated finding; outranked by same_day
+    "v11_failed_self_care": "self_care",
+    "v14_incomplete": "self_care",  # needs more than one answer
+    "v18_gluteal": "itbs",  # a condition shown as possible: why not stronger?
+}
+WHAT_IF = {
+    "v01_classic": ["knee_locking=yes"],
+    "v08_locking": ["knee_locking=no"],
+    "v11_failed_self_care": ["trend=better"],
+    "v14_incomplete": SCREENING_NO,
+    "v18_gluteal": ["pain_locations=lateral_knee,lateral_hip", "pain_lying_on_side=no"],
+}
+
+
+def _case(name: str) -> str:
+    return json.dumps(vignette(DATA / "vignettes" / f"{name}.json")["case"])
+
+
+def _normalise(text: str, knowledge: Knowledge) -> str:
+    return text.replace(knowledge.version, "KNOWLEDGE_VERSION")
+
+
+def _check(name: str, text: str, knowledge: Knowledge) -> None:
+    path = GOLDEN / name
+    text = _normalise(text, knowledge)
+    if UPDATE:
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"{path} is missing; regenerate with ITB_UPDATE_GOLDEN=1 (see this module's docstring)"
+    expected = path.read_text(encoding="utf-8")
+    assert text == expected, f"{name} differs from its golden file; if intended, regenerate (see the docstring)"
+
+
+def _run(runner: CliRunner, args: list[str], stdin: str) -> str:
+    result = runner.invoke(cli, args, input=stdin)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    return result.stdout
+
+
+@pytest.mark.parametrize("name", VIGNETTES)
+@pytest.mark.parametrize("fmt,ext", [("text", "txt"), ("json", "json")])
+def test_explain_matches_golden(runner: CliRunner, knowledge: Knowledge, name: str, fmt: str, ext: str) -> None:
+    out = _run(runner, ["explain", "--format", fmt, "-"], _case(name))
+    _check(f"{name}.explain.{ext}", out, knowledge)
+
+
+@pytest.mark.parametrize("name", VIGNETTES)
+@pytest.mark.parametrize("fmt,ext", [("text", "txt"), ("json", "json")])
+def test_why_not_matches_golden(runner: CliRunner, knowledge: Knowledge, name: str, fmt: str, ext: str) -> None:
+    out = _run(runner, ["explain", "--format", fmt, "--why-not", WHY_NOT[name], "-"], _case(name))
+    _check(f"{name}.why-not.{ext}", out, knowledge)
+
+
+@pytest.mark.parametrize("name", VIGNETTES)
+@pytest.mark.parametrize("fmt,ext", [("text", "txt"), ("json", "json")])
+def test_what_if_matches_golden(runner: CliRunner, knowledge: Knowledge, name: str, fmt: str, ext: str) -> None:
+    changes = [arg for change in WHAT_IF[name] for arg in ("--what-if", change)]
+    out = _run(runner, ["explain", "--format", fmt, *changes, "-"], _case(name))
+    _check(f"{name}.what-if.{ext}", out, knowledge)
+
+
+@pytest.mark.parametrize("name", VIGNETTES)
+@pytest.mark.parametrize("ext", ["md", "html"])
+def test_report_matches_golden(runner: CliRunner, knowledge: Knowledge, tmp_path: Path, name: str, ext: str) -> None:
+    output = tmp_path / f"report.{ext}"
+    _run(runner, ["report", "-", "-o", str(output)], _case(name))
+    _check(f"{name}.report.{ext}", output.read_text(encoding="utf-8"), knowledge)
