@@ -14,7 +14,6 @@ from typing import Any
 
 from .durable_backend import Firing
 from .errors import EngineError
-from .facts import Fact
 from .knowledge import Knowledge
 from .result import Reason, Result, TraceStep
 
@@ -25,12 +24,15 @@ ASSESSMENT_LISTING = ("suspected", "likely", "possible", "unlikely")
 
 def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str, Any], case_id: str | None) -> Result:
     """Turn the firings of one case into its Result."""
-    concluded: list[Fact] = []
-    for firing in firings:
-        concluded.extend(f for f in firing.concluded if f not in concluded)
+    # Every concluded fact once, in order of first conclusion (a dict keeps first
+    # insertion order and finds duplicates by hash, not by scanning a list).
+    concluded = list(dict.fromkeys(fact for firing in firings for fact in firing.concluded))
+    by_kind: dict[str, set[str]] = {}
+    for fact in concluded:
+        by_kind.setdefault(fact.kind, set()).add(fact.id)
 
     def ids(kind: str) -> set[str]:
-        return {f.id for f in concluded if f.kind == kind}
+        return by_kind.get(kind, set())
 
     dispositions = ids("disposition")
     if not dispositions:
@@ -53,9 +55,10 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
 
     avoid_ids = ids("avoid")
     recommended = ids("recommend")
+    raised = ids("red_flag")
     red_flags = [
         {"id": f, "name": e["name"], "urgency": e["urgency"], "citations": list(e["cite"])}
-        for f, e in knowledge.red_flags.items() if f in ids("red_flag")
+        for f, e in knowledge.red_flags.items() if f in raised
     ]
     conditions = sorted(
         (
@@ -69,7 +72,8 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
     ]
     withheld = [{"id": r, "because_avoid": r} for r in knowledge.recommendations if r in recommended and r in avoid_ids]
     avoid = [_advice_entry(a, e) for a, e in knowledge.avoid.items() if a in avoid_ids]
-    unanswered = tuple(q for q in knowledge.questions if q in ids("unanswered"))
+    open_questions = ids("unanswered")
+    unanswered = tuple(q for q in knowledge.questions if q in open_questions)
 
     trace = tuple(
         TraceStep(
@@ -123,22 +127,24 @@ def _advice_entry(ident: str, entry: Mapping[str, Any]) -> dict[str, Any]:
 
 def _key_reasons(firings: list[Firing], disposition: str, tier: str | None) -> tuple[Reason, ...]:
     """The rules behind the chosen disposition, the tier and any red flag, once each."""
-    wanted = {Fact("disposition", disposition).kind + ":" + disposition}
+    wanted = {("disposition", disposition)}
     if tier:
-        wanted.add("tier:" + tier)
+        wanted.add(("tier", tier))
     reasons: dict[str, Reason] = {}
     for firing in firings:
-        keys = {f"{f.kind}:{f.id}" for f in firing.concluded}
-        if keys & wanted or any(f.kind == "red_flag" for f in firing.concluded):
-            reasons.setdefault(firing.rule.id, Reason(firing.rule.id, firing.rule.because, firing.rule.cite))
+        rule = firing.rule
+        if rule.id in reasons:
+            continue
+        for fact in firing.concluded:
+            if fact.kind == "red_flag" or (fact.kind, fact.id) in wanted:
+                reasons[rule.id] = Reason(rule.id, rule.because, rule.cite)
+                break
     return tuple(reasons.values())
 
 
 def _numbered_citations(knowledge: Knowledge, groups: Iterable[Iterable[str]]) -> tuple[dict[str, Any], ...]:
     """Every cited id once, numbered in order of first use."""
-    order: list[str] = []
-    for group in groups:
-        order.extend(c for c in group if c not in order)
+    order = dict.fromkeys(c for group in groups for c in group)
     return tuple(
         {
             "id": c,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,11 +61,14 @@ def check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
     """Validate a parsed case document and normalise its answers."""
     if document is None:
         raise CaseError(where, "", "the case file is empty", "an object with 'format' and 'answers'")
-    _reject_non_finite(document, where, "$", knowledge)
-    validator = jsonschema.Draft202012Validator(knowledge.case_schema)
-    errors = sorted(validator.iter_errors(document), key=_error_order)
-    if errors:
-        raise _case_error(errors[0], where, knowledge)
+    _screen(document, where, "$", knowledge)  # always: the schema cannot judge these
+    checks = _schema_checks(knowledge.case_schema)
+    if checks.accepts is None or not checks.accepts(document):
+        # The full check: finds and words the problem (or, rarely, accepts what the
+        # quick check would not vouch for, such as 3.0 for a whole number).
+        errors = sorted(checks.validator.iter_errors(document), key=_error_order)
+        if errors:
+            raise _case_error(errors[0], where, knowledge)
     answers = document["answers"]
     normalised: dict[str, Any] = {}
     for question, entry in knowledge.questions.items():
@@ -79,16 +82,198 @@ def check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
     return Case(document.get("id"), normalised)
 
 
-def _reject_non_finite(node: Any, where: str, path: str, knowledge: Knowledge) -> None:
-    """NaN passes every minimum and maximum, and is not JSON: refuse it (and infinities)."""
-    if isinstance(node, float) and not math.isfinite(node):
+# --- the quick check -------------------------------------------------------------
+#
+# jsonschema takes ~0.18 ms to validate a case: more than the rest of reading it, and
+# a fifth of a whole assessment in `batch`. The case schema uses a handful of keywords,
+# so it is compiled once into plain Python tests. The quick check only ever says "valid
+# for certain" or "not sure": every "not sure" goes to jsonschema, which stays the
+# authority on what is wrong and how it is worded. It is conservative where JSON Schema
+# is subtle (3.0 as an integer, non-string enum members, booleans): those go to
+# jsonschema. A schema with any keyword it does not know gets no quick check at all.
+
+Check = Callable[[Any], bool]
+
+_ANNOTATIONS = frozenset({"$schema", "$id", "title", "description"})
+_KEYWORDS = _ANNOTATIONS | {
+    "type", "enum", "const", "properties", "required", "additionalProperties",
+    "items", "minItems", "maxItems", "uniqueItems", "minLength", "maxLength", "minimum", "maximum",
+}
+
+
+class _Unsupported(Exception):
+    """The schema uses something the quick check does not implement."""
+
+
+def _is_number(value: Any) -> bool:
+    # Exact types: bool is an int subclass but not a JSON Schema number; NaN and the
+    # infinities are refused with their own message by the full check.
+    return type(value) is int or (type(value) is float and math.isfinite(value))
+
+
+_TYPES: dict[str, Check] = {
+    "object": lambda v: type(v) is dict,
+    "array": lambda v: type(v) is list,
+    "string": lambda v: type(v) is str,
+    "integer": lambda v: type(v) is int,  # 3.0 is an integer to JSON Schema: left to jsonschema
+    "number": _is_number,
+}
+
+
+def _compile(schema: Any) -> Check:
+    """Plain-Python tests for one schema node: True only if the instance is valid."""
+    if not isinstance(schema, dict) or not set(schema) <= _KEYWORDS:
+        raise _Unsupported
+    tests: list[Check] = []
+    kind = schema.get("type")
+    if kind is not None:
+        if not isinstance(kind, str) or kind not in _TYPES:
+            raise _Unsupported
+        tests.append(_TYPES[kind])
+    for key in ("enum", "const"):
+        if key in schema:
+            options = schema[key] if key == "enum" else [schema[key]]
+            if not isinstance(options, list) or not all(type(o) is str for o in options):
+                raise _Unsupported
+            tests.append(_one_of(frozenset(options)))
+    if "minimum" in schema or "maximum" in schema:
+        low, high = schema.get("minimum", -math.inf), schema.get("maximum", math.inf)
+        if not all(_is_number(bound) or bound in (-math.inf, math.inf) for bound in (low, high)):
+            raise _Unsupported
+        tests.append(_in_range(low, high))
+    if "minLength" in schema or "maxLength" in schema:
+        tests.append(_length_in(schema.get("minLength", 0), schema.get("maxLength", math.inf)))
+    if schema.keys() & {"properties", "required", "additionalProperties"}:
+        tests.append(_object_test(schema))
+    if schema.keys() & {"items", "minItems", "maxItems", "uniqueItems"}:
+        tests.append(_array_test(schema))
+    return _all_of(tests)
+
+
+def _all_of(tests: list[Check]) -> Check:
+    # One or two tests (the usual case) without the cost of all() over a generator.
+    if not tests:
+        return lambda value: True
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda value: first(value) and second(value)
+    return lambda value: all(test(value) for test in tests)
+
+
+def _one_of(allowed: frozenset[str]) -> Check:
+    return lambda value: type(value) is str and value in allowed
+
+
+def _in_range(low: float, high: float) -> Check:
+    return lambda value: not _is_number(value) or low <= value <= high  # bounds apply to numbers only
+
+
+def _length_in(shortest: float, longest: float) -> Check:
+    return lambda value: type(value) is not str or shortest <= len(value) <= longest
+
+
+def _object_test(schema: dict[str, Any]) -> Check:
+    properties = {name: _compile(sub) for name, sub in schema.get("properties", {}).items()}
+    required = tuple(schema.get("required", ()))
+    closed = schema.get("additionalProperties", True)
+    if closed not in (True, False):
+        raise _Unsupported  # a schema for the other properties is not implemented
+
+    def check(value: Any) -> bool:
+        if type(value) is not dict:
+            return True  # object keywords do not apply to other types
+        if any(name not in value for name in required):
+            return False
+        for name, item in value.items():
+            test = properties.get(name) if type(name) is str else None
+            if test is None:
+                if closed is False:
+                    return False
+            elif not test(item):
+                return False
+        return True
+
+    return check
+
+
+def _array_test(schema: dict[str, Any]) -> Check:
+    items = _compile(schema["items"]) if "items" in schema else None
+    fewest, most = schema.get("minItems", 0), schema.get("maxItems", math.inf)
+    unique = schema.get("uniqueItems", False)
+
+    def check(value: Any) -> bool:
+        if type(value) is not list:
+            return True
+        if not fewest <= len(value) <= most:
+            return False
+        if items is not None and not all(items(item) for item in value):
+            return False
+        # Uniqueness is only vouched for among strings (1 == 1.0 == True elsewhere).
+        return not unique or (all(type(v) is str for v in value) and len(set(value)) == len(value))
+
+    return check
+
+
+@dataclass(frozen=True)
+class _SchemaChecks:
+    """The compiled jsonschema validator of a schema, and its quick check if it has one."""
+
+    schema: Mapping[str, Any]
+    validator: jsonschema.protocols.Validator
+    accepts: Check | None
+
+
+_CHECKS: dict[int, _SchemaChecks] = {}
+
+
+def _schema_checks(schema: Mapping[str, Any]) -> _SchemaChecks:
+    """The checks for `schema`, compiled on first use (by identity: schemas are loaded once)."""
+    checks = _CHECKS.get(id(schema))
+    if checks is None or checks.schema is not schema:
+        try:
+            accepts: Check | None = _compile(schema)
+        except _Unsupported:
+            accepts = None
+        if len(_CHECKS) >= 16:  # a few knowledge bases per process at most; tests load many
+            _CHECKS.clear()
+        # The entry keeps `schema` alive, so its id cannot be reused while it is cached.
+        checks = _CHECKS[id(schema)] = _SchemaChecks(schema, jsonschema.Draft202012Validator(schema), accepts)
+    return checks
+
+
+# No list in a case has more items than this (treatments_tried has 16 choices);
+# jsonschema's uniqueItems is quadratic, so a long list is refused before it runs.
+MAX_LIST_ITEMS = 64
+
+
+def _screen(node: Any, where: str, path: str, knowledge: Knowledge) -> None:
+    """Refuse what the schema cannot judge cheaply or safely, with its path: NaN and
+    infinities (they pass every range check, and are not JSON), text that is not
+    valid Unicode (a lone surrogate cannot be printed), and very long lists."""
+    if isinstance(node, str):
+        _require_unicode(node, where, path)
+    elif isinstance(node, list) and len(node) > MAX_LIST_ITEMS:
+        raise CaseError(where, path, f"a list of {len(node):,} items", f"at most {MAX_LIST_ITEMS} items")
+    elif isinstance(node, float) and not math.isfinite(node):
         problem = "NaN is not a number" if math.isnan(node) else "the number is too large"
         question = path.removeprefix("$.answers.")
         expected = expected_text(question, knowledge) if question in knowledge.questions else "a finite number"
         raise CaseError(where, path, problem, expected)
     children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
     for key, child in children:
-        _reject_non_finite(child, where, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}", knowledge)
+        if isinstance(key, str):
+            _require_unicode(key, where, path)
+        _screen(child, where, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}", knowledge)
+
+
+def _require_unicode(text: str, where: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CaseError(where, path, "text that is not valid Unicode (a lone surrogate)",
+                        "UTF-8 text") from None
 
 
 def _error_order(error: jsonschema.ValidationError) -> tuple[int, list[str]]:

@@ -1,29 +1,67 @@
 """The one module that talks to durable_rules.
 
-One Host per process (each Host starts timer threads and never frees a ruleset), one
-registered ruleset, a fresh session id per case and `delete_state` after it, so nothing
-is left behind between cases. Stages run in order: every rule's first pattern is the
-phase fact of its stage, and Python asserts the phase facts one by one, each assert
-running that stage to quiescence. See durable-rules-notes.md for the measured traps
-this avoids.
+durable_rules 2.0.28 is a C core (`durable_rules_engine`) under a thin Python wrapper
+(`durable/engine.py`: Host, Ruleset, Closure, Promise). This module drives the C core
+directly, with the calls the wrapper makes for a synchronous action and in the same
+order (assert; `start_action_for_state`; the action; `complete_and_start_action`), so
+the rules fire in exactly the order they did through the wrapper. Why: through the
+wrapper a case took ~1.3 ms, against ~0.35 ms here, for the same ~31 firings (measured
+side by side, docs/performance.md). What the wrapper does per firing that is left out:
+
+- a Closure and Content objects, two `datetime` calls and a Promise;
+- `update_state` with the session state JSON-encoded (~70 µs a case): our actions never
+  change the session state, and `complete_and_start_action` does not read it (checked:
+  identical firings, in identical order, over a 3,000-case cohort);
+- catching every exception an action raises and hiding it as a formatted traceback in
+  the session state (durable-rules-notes.md, section 2): here the loop is ours, so an
+  action's errors are collected and raised to the caller as one EngineError;
+- the Host and its background timer threads (which ran about 0.15 % of cases off the
+  caller's thread): there is no Host at all.
+
+Sessions are reused, not deleted: the C core takes ~0.2 ms to create a session (more
+than all the firings of a typical case), so after each case everything it asserted is
+retracted, phase facts first (every rule's first pattern is its stage's phase fact, so
+once they are gone no retraction can activate a rule), and the next case runs in the
+same, empty, session. Only a session that cannot be emptied is deleted and replaced.
+A lock makes each case one unit: the C core keeps process-wide tables and is not safe
+to enter from two threads at once. tests/test_batch.py pins all of this (same firings
+whatever ran before, an empty session after each case, errors and interrupts).
+
+Stages run in order: Python asserts the phase facts one by one, each assert running
+that stage to quiescence.
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
+import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from durable import engine as durable
+import durable_rules_engine as _core  # type: ignore[import-not-found]
 
 from .errors import EngineError
 from .facts import Fact
-from .rulebase import STAGES, Branch, PatternIndex, Rule
+from .rulebase import STAGES, PatternIndex, Rule
 
 RULESET = "itb_triage"
+
+# Result codes of the C core's assert and retract calls (durable/engine.py, _handle_result).
+_OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
+_CODES = {_NOT_HANDLED: "no rule handles it", _OBSERVED: "it is already in the session"}
+
+# Caches are emptied when they reach this many entries, so that memory stays flat
+# however many cases go through (answers with free numbers never repeat exactly).
+_CACHE_LIMIT = 4096
+# Parsed engine messages: a varied cohort has a few thousand distinct ones, most of the
+# firings hit a cache of this size, and at ~1.5 KB an entry memory stays small.
+_MESSAGE_LIMIT = 2048
+_UNKNOWN = "\0 not cached"  # no fact's JSON looks like this
+
+# One lock for every backend: the C core's handle tables are process-wide.
+_CORE_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -40,44 +78,46 @@ class Firing:
 class _Run:
     """What one session collects while its rules fire."""
 
-    known: set[Fact]
+    known: set[int]  # the conclusions made so far, by number (see DurableBackend._conclusions)
     firings: list[Firing] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    asserted: list[str] = field(default_factory=list)  # the JSON of every fact asserted, phases aside
+    state: int | None = None  # the C core's handle of the session's state
+    in_action: bool = False
 
 
-class _QuietHost(durable.Host):  # type: ignore[misc]
-    """A Host without its background dispatch threads.
+@dataclass(frozen=True)
+class _Action:
+    """What a firing of one branch needs, computed once: the rule, its aliases, and the
+    numbers of the facts it concludes."""
 
-    The default Host re-dispatches pending actions from a timer thread; measured, about
-    0.15 % of cases then ran their actions off the caller's thread. Everything here is
-    synchronous, so the timers are not wanted.
+    rule: Rule
+    branch: int
+    aliases: tuple[str, ...]
+    then: tuple[int, ...]
+
+
+def durable_definition(rules: Iterable[Rule]) -> dict[str, Any]:
+    """The durable_rules ruleset (JSON form, no actions) for the rules, one rule per branch.
+
+    Each branch's first pattern is the phase fact of its stage, then its positive
+    patterns (`m0`, `m1`, ...) and its negated ones (`n0$not`, ...).
     """
-
-    def _run(self) -> None:
-        return None
-
-
-_HOST: list[_QuietHost] = []
-_HOST_LOCK = threading.Lock()
-
-
-def _shared_host() -> Any:
-    """The process's one Host: each Host starts threads and never frees its rulesets."""
-    with _HOST_LOCK:
-        if not _HOST:
-            _HOST.append(_QuietHost())
-        return _HOST[0]
-
-
-def _phase(stage: str) -> dict[str, Any]:
-    return {"t": "phase", "k": stage}
+    ruleset: dict[str, Any] = {}
+    for rule in rules:
+        for branch in rule.branches:
+            patterns: list[dict[str, Any]] = [{"p": {"$and": [{"t": "phase"}, {"k": rule.stage}]}}]
+            patterns += [{f"m{i}": p.to_durable()} for i, p in enumerate(branch.positives)]
+            patterns += [{f"n{i}$not": p.to_durable()} for i, p in enumerate(branch.negatives)]
+            ruleset[branch.engine_name] = {"all": patterns}
+    return ruleset
 
 
 class DurableBackend:
     """Compiles the rules into one durable_rules ruleset and runs cases through it.
 
-    Use `DurableBackend.for_rules`: a ruleset can be registered only once per Host, so
-    one backend per rule base is made and then shared.
+    Use `DurableBackend.for_rules`: the C core never frees a ruleset, so one backend per
+    rule base is made and then shared.
     """
 
     _lock: ClassVar[threading.Lock] = threading.Lock()
@@ -98,68 +138,172 @@ class DurableBackend:
         self.rules = tuple(rules)
         self.name = f"{RULESET}_{name}"
         self._runs: dict[str, _Run] = {}
-        self._sids = itertools.count(1)
         self._index = PatternIndex(self.rules)
-        self._engine_facts = {f for r in self.rules for f in r.then if self._index.tested(f)}
         self._stages = [s for s in STAGES if any(r.stage == s for r in self.rules)]
-        definition = {self.name: self._definition()}
-        self._host = _shared_host()
-        with DurableBackend._lock:
-            # register_rulesets deletes the `run` keys of what it is given.
-            self._host.register_rulesets(copy.copy(definition))
-
-    def _definition(self) -> dict[str, Any]:
-        ruleset: dict[str, Any] = {}
+        # Every distinct conclusion gets a number: a set of small ints is much cheaper to
+        # test than a set of Facts (whose hash is computed in Python).
+        self._conclusions: dict[Fact, int] = {}
         for rule in self.rules:
-            for branch in rule.branches:
-                patterns: list[dict[str, Any]] = [{"p": {"$and": [{"t": "phase"}, {"k": rule.stage}]}}]
-                patterns += [{f"m{i}": p.to_durable()} for i, p in enumerate(branch.positives)]
-                patterns += [{f"n{i}$not": p.to_durable()} for i, p in enumerate(branch.negatives)]
-                ruleset[branch.engine_name] = {"all": patterns, "run": self._action(rule, branch)}
-        return ruleset
+            for fact in rule.then:
+                self._conclusions.setdefault(fact, len(self._conclusions))
+        self._in_engine = [self._index.tested(f) for f in self._conclusions]
+        self._concludes_answers = any(f.kind == "answer" for f in self._conclusions)
+        self._actions = {
+            branch.engine_name: _Action(
+                rule,
+                branch.index,
+                tuple(f"m{i}" for i in range(len(branch.positives))),
+                tuple(self._conclusions[fact] for fact in rule.then),
+            )
+            for rule in self.rules
+            for branch in rule.branches
+        }
+        self._sids = itertools.count(1)
+        self._sid = ""
+        self._phases: list[str] = []
+        self._conclusion_json: list[str | None] = []
+        self._answer_json: dict[Fact, str | None] = {}
+        self._messages: dict[str, dict[str, Any]] = {}
+        with _CORE_LOCK:
+            self._handle = _core.create_ruleset(self.name, json.dumps(durable_definition(self.rules)))
+            self._new_session()
 
-    def _action(self, rule: Rule, branch: Branch) -> Callable[[Any], None]:
-        aliases = [f"m{i}" for i in range(len(branch.positives))]
+    def _new_session(self) -> None:
+        """Switch to a fresh session id (the C core creates it on its first fact)."""
+        self._sid = sid = str(next(self._sids))
+        self._phases = [json.dumps({"t": "phase", "k": stage, "sid": sid}) for stage in self._stages]
+        self._conclusion_json = [
+            json.dumps(fact.to_engine(sid), ensure_ascii=False) if in_engine else None
+            for fact, in_engine in zip(self._conclusions, self._in_engine, strict=True)
+        ]
+        self._answer_json = {}
+        self._messages = {}
 
-        def action(c: Any) -> None:
-            # durable_rules swallows exceptions raised here; keep them for the caller.
-            run = self._runs[c.s.sid]
-            try:
-                matched = tuple(Fact.from_engine(c._m[alias]) for alias in aliases)
-                run.firings.append(Firing(rule, branch.index, matched, rule.then))
-                for fact in rule.then:
-                    if fact in run.known:
-                        continue
-                    run.known.add(fact)
-                    if fact in self._engine_facts:
-                        c.assert_fact(fact.to_engine(c.s.sid))
-            except BaseException as exc:
-                run.errors.append(f"rule {rule.id}: {type(exc).__name__}: {exc}")
-
-        return action
+    def _answer_text(self, fact: Fact) -> str | None:
+        """The JSON of an answer fact in the current session, or None if no rule tests it
+        (facts no rule tests stay out of the engine: see PatternIndex)."""
+        # Only choices are cached: there are few of them, and a Fact's equality does not
+        # tell 1 from 1.0, whose JSON differs.
+        cached = type(fact.value) is str
+        if cached:
+            known = self._answer_json.get(fact, _UNKNOWN)
+            if known is not _UNKNOWN:
+                return known
+        text = json.dumps(fact.to_engine(self._sid), ensure_ascii=False) if self._index.tested(fact) else None
+        if cached:
+            if len(self._answer_json) >= _CACHE_LIMIT:
+                self._answer_json.clear()
+            self._answer_json[fact] = text
+        return text
 
     def run_case(self, answers: list[Fact]) -> list[Firing]:
         """Assert the answers, run every stage to quiescence, return the firings in order."""
-        sid = str(next(self._sids))
-        run = _Run(known=set(answers))
-        self._runs[sid] = run
-        host = self._host
-        try:
-            visible = [f.to_engine(sid) for f in answers if self._index.tested(f)]
-            if visible:
-                host.assert_facts(self.name, visible)
-            for stage in self._stages:
-                host.assert_fact(self.name, {**_phase(stage), "sid": sid})
-            state = host.get_state(self.name, sid)
-        except durable.MessageNotHandledException as exc:
-            raise EngineError(f"a fact reached the engine that no rule handles: {exc}") from None
-        finally:
+        with _CORE_LOCK:
+            sid = self._sid
+            known: set[int] = set()
+            if self._concludes_answers:  # an answer that is also a conclusion is known already
+                known = {self._conclusions[f] for f in answers if f in self._conclusions}
+            run = _Run(known)
+            self._runs[sid] = run
+            finished = False
             try:
-                host.delete_state(self.name, sid)
+                visible = [text for text in map(self._answer_text, answers) if text is not None]
+                if visible:
+                    run.asserted.extend(visible)
+                    self._drain(self._assert(_core.assert_facts, "[" + ",".join(visible) + "]", run), run)
+                for phase in self._phases:
+                    self._drain(self._assert(_core.assert_fact, phase, run), run)
+                finished = True
+            except _core.error as exc:
+                raise EngineError(f"durable_rules reported: {exc}") from None
             finally:
                 del self._runs[sid]
+                if not self._reset(run, finished):
+                    self._discard_session()
         if run.errors:
             raise EngineError("; ".join(run.errors))
-        if "exception" in state:
-            raise EngineError(f"durable_rules reported: {state['exception']}")
         return run.firings
+
+    def _assert(self, call: Any, text: str, run: _Run) -> int:
+        """Assert one fact or a batch at top level; return the session's state handle."""
+        code, state = call(self._handle, text)
+        run.state = int(state)
+        if code != _OK:
+            raise EngineError(f"a fact reached the engine that {_CODES.get(code, f'failed ({code})')}: {text}")
+        return run.state
+
+    def _drain(self, state: int, run: _Run) -> None:
+        """Run the session's pending actions, and those they trigger, until none is left."""
+        started = _core.start_action_for_state(self._handle, state)
+        if not started:
+            return
+        messages: str | None = started[1]
+        while messages:
+            run.in_action = True
+            self._fire(messages, run)
+            messages = _core.complete_and_start_action(self._handle, state)
+            run.in_action = False
+
+    def _fire(self, messages: str, run: _Run) -> None:
+        """One action: record the firing, assert its new conclusions that a rule tests."""
+        action: _Action | None = None
+        try:
+            # The session id is reused, so the same messages come back case after case.
+            message = self._messages.get(messages)
+            if message is None:
+                if len(self._messages) >= _MESSAGE_LIMIT:
+                    self._messages.clear()
+                message = self._messages[messages] = json.loads(messages)
+            (name, matched), = message.items()
+            action = self._actions[name]
+            run.firings.append(
+                Firing(action.rule, action.branch, tuple(Fact.from_engine(matched[a]) for a in action.aliases),
+                       action.rule.then)
+            )
+            known = run.known
+            for number in action.then:
+                if number in known:
+                    continue
+                known.add(number)
+                text = self._conclusion_json[number]
+                if text is not None:
+                    run.asserted.append(text)
+                    code = _core.assert_fact(self._handle, text)[0]
+                    if code != _OK:
+                        raise EngineError(f"asserting {text}: {_CODES.get(code, f'failed ({code})')}")
+        except Exception as exc:  # keep going like the engine does; the caller gets every error
+            rule = action.rule.id if action else "?"
+            run.errors.append(f"rule {rule}: {type(exc).__name__}: {exc}")
+
+    def _reset(self, run: _Run, finished: bool) -> bool:
+        """Retract what the case asserted, phase facts first; True if the session is empty.
+
+        A case stopped part-way (an interrupt, an engine error) may leave actions
+        pending, one of them perhaps started: they are run out first, without acting on
+        them, because retracting a fact that a pending action refers to crashes the C
+        core (found by tests/test_batch.py).
+        """
+        try:
+            if not finished and run.state is not None:
+                if run.in_action:
+                    _core.abandon_action(self._handle, run.state)
+                if _core.start_action_for_state(self._handle, run.state):
+                    while _core.complete_and_start_action(self._handle, run.state):
+                        pass
+            # Two batches, phase facts first: once they are gone no rule can fire.
+            for batch in (self._phases, run.asserted):
+                if batch and _core.retract_facts(self._handle, "[" + ",".join(batch) + "]")[0] != _OK:
+                    return False
+            # Nothing may be left pending: it would fire in the next case.
+            return run.state is None or not _core.start_action_for_state(self._handle, run.state)
+        except _core.error:
+            return False
+
+    def _discard_session(self) -> None:
+        """Delete the current session (best effort) and move on to a new one."""
+        try:
+            _core.delete_state(self._handle, self._sid)
+        except _core.error:
+            pass  # a session the core never created
+        finally:
+            self._new_session()

@@ -18,6 +18,7 @@ from itb_triage.engine.durable_backend import DurableBackend
 from itb_triage.engine.facts import Fact, answer_facts
 from itb_triage.engine.python_backend import PythonBackend
 
+from .conftest import examples
 from .strategies import answers
 
 
@@ -29,7 +30,7 @@ def _summary(result: Any) -> dict[str, Any]:
     )}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answers=answers())
 def test_durable_and_plain_python_conclude_the_same(
     triage: Triage, knowledge: Knowledge, answers: dict[str, Any]

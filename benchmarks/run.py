@@ -1,0 +1,520 @@
+"""The performance benchmark: one command, figures side by side, written to docs/performance.md.
+
+    .venv/bin/python benchmarks/run.py            # ~5 minutes on a 2-core VM
+
+What it measures, on the machine it runs on, in one run:
+
+1. throughput of `itb-triage batch` (a real subprocess) on a seeded cohort of valid
+   cases covering the case space (benchmarks/cohort.py), with one process and with
+   `--jobs 2`, and the two outputs compared byte for byte;
+2. the same pipeline in one process (read and check the case, run the rules,
+   aggregate, write the JSON line) with four ways of running the rules, interleaved
+   slice by slice so that a busy neighbour slows them all alike: this engine; durable_rules
+   through its own Python wrapper (the engine before issue 6); the naive use of
+   durable_rules (every conclusion asserted as a fact, benchmarks/variants.py) as the
+   baseline; and the plain-Python evaluation of the same rules (engine/python_backend.py)
+   as the ceiling. Outputs are checked: the durable_rules variants must give the same
+   bytes as the engine, the plain-Python one the same conclusions;
+3. interview latency, from benchmarks/interview_latency.py when the interview exists;
+4. cold start (median of repeated fresh processes) of `--version` and of one `assess`;
+5. memory of `batch` over 100,000 cases: peak RSS (VmHWM) and RSS every 10,000 cases.
+
+Options shrink it for a quick look (`--cases 2000 --memory-cases 20000`); the figures
+written to docs/performance.md should come from the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import cohort
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAM = str(Path(sys.executable).with_name("itb-triage"))
+TARGETS = {
+    "one_process": 1000.0,  # cases/s, batch, one process
+    "ceiling_ratio": 3.0,  # plain Python may be at most this many times faster
+    "jobs2_speedup": 1.7,
+    "version_ms": 150.0,
+    "assess_ms": 500.0,
+    "memory_growth_mb": 5.0,  # RSS at the end minus RSS after the first 10,000 cases
+}
+
+
+# --- the machine ---------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")]
+    meminfo = Path("/proc/meminfo").read_text(encoding="utf-8") if Path("/proc/meminfo").exists() else ""
+    total_kb = next((int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal")), 0)
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"], capture_output=True, text=True,
+                           check=False).stdout.strip()
+    return {
+        "CPU": models[0] if models else platform.processor() or "unknown",
+        "cores": f"{os.cpu_count()} logical ({len(models)} in /proc/cpuinfo)",
+        "RAM": f"{total_kb / 1024 / 1024:.1f} GiB" if total_kb else "unknown",
+        "OS": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "durable_rules": metadata.version("durable-rules"),
+        "itb-triage": f"{metadata.version('itb-triage')} at {commit or '?'}{' (with local changes)' if dirty else ''}",
+    }
+
+
+def load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# --- batch as a program ----------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One `itb-triage` subprocess: wall and CPU seconds, peak RSS, exit status, its output."""
+
+    wall: float
+    cpu: float
+    max_rss_mb: float
+    status: int
+    lines: int
+    digest: str
+    samples: list[tuple[int, float]] = field(default_factory=list)
+
+
+def run_program(args: list[str], sample_every: int = 0) -> Run:
+    """Run itb-triage, reading its output from a pipe (hashed and counted, not kept).
+
+    With `sample_every`, the child's RSS is read from /proc each time that many more
+    lines have come out. CPU time is the child's (os.wait4), workers included. The peak
+    RSS is the child's VmHWM, read as its output comes: ru_maxrss would not do, since
+    Linux carries it over exec() from the forked copy of this (much bigger) process.
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen([PROGRAM, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert process.stdout is not None
+    digest = hashlib.sha256()
+    samples: list[tuple[int, float]] = []
+    lines = 0
+    next_sample = sample_every
+    peak = 0.0
+    while block := process.stdout.read(1 << 20):
+        digest.update(block)
+        lines += block.count(b"\n")
+        peak = max(peak, proc_status_mb(process.pid, "VmHWM"))
+        while sample_every and lines >= next_sample:
+            samples.append((next_sample, proc_status_mb(process.pid, "VmRSS")))
+            next_sample += sample_every
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    return Run(wall, usage.ru_utime + usage.ru_stime, peak, process.returncode, lines, digest.hexdigest(), samples)
+
+
+def proc_status_mb(pid: int, field: str) -> float:
+    """A memory figure of a running process from /proc/PID/status (VmRSS, VmHWM), in MB; 0 if gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return 0.0
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith(field + ":")), 0.0)
+
+
+def cold_python(runs: int) -> list[float]:
+    """Milliseconds to start this Python and do nothing (the floor under every start-up)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def cold_start(args: list[str], runs: int) -> list[float]:
+    """Wall-clock milliseconds of `runs` fresh processes (after one unmeasured run)."""
+    subprocess.run([PROGRAM, *args], capture_output=True, check=True)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([PROGRAM, *args], capture_output=True, check=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def startup_imports(runs: int = 5) -> list[tuple[str, float]]:
+    """What importing the CLI costs, by module main imports (median ms of `-X importtime`)."""
+    costs: dict[str, list[float]] = {}
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import itb_triage.cli.main"],
+                              capture_output=True, text=True, check=True)
+        for line in done.stderr.splitlines():
+            parts = line.split("|")
+            if len(parts) != 3 or not parts[1].strip().isdigit():
+                continue
+            name = parts[2][1:]
+            depth, module = (len(name) - len(name.lstrip())) // 2, name.strip()
+            if module == "itb_triage.cli.main" or (depth == 1 and module.startswith(("itb_triage", "click"))):
+                costs.setdefault(module, []).append(int(parts[1]) / 1000)
+    return sorted(((name, statistics.median(ms)) for name, ms in costs.items()), key=lambda pair: -pair[1])
+
+
+# --- the pipeline in one process -------------------------------------------------------
+
+
+@dataclass
+class Variant:
+    name: str
+    label: str
+    run_case: Callable[[list[Any]], list[Any]]
+    wall: float = 0.0
+    cpu: float = 0.0
+    engine: float = 0.0
+    cases: int = 0
+    mismatches: int = 0
+
+
+def in_process(lines: list[bytes], slices: int) -> tuple[list[Variant], dict[str, Any]]:
+    """The batch pipeline with each way of running the rules, interleaved slice by slice."""
+    from variants import WrapperBackend
+
+    from itb_triage.engine import Triage
+    from itb_triage.engine.aggregate import aggregate
+    from itb_triage.engine.facts import answer_facts
+    from itb_triage.engine.python_backend import PythonBackend
+    from itb_triage.engine.result import compact_json
+
+    triage = Triage()
+    knowledge = triage.knowledge
+    rules, version = knowledge.rules, knowledge.version
+    variants = [
+        Variant("engine", "this engine (durable_rules C core, driven directly)", triage._backend.run_case),
+        Variant("wrapper", "durable_rules via its Python wrapper (the engine before issue 6)",
+                WrapperBackend(rules, version, naive=False).run_case),
+        Variant("naive", "naive durable_rules (every conclusion asserted; the baseline)",
+                WrapperBackend(rules, version, naive=True).run_case),
+        Variant("python", "plain Python, same compiled rules (the ceiling)", PythonBackend(rules).run_case),
+    ]
+    summary_keys = ("disposition", "treatment_tier", "red_flags", "conditions", "recommendations", "avoid",
+                    "withheld", "unanswered_screening")
+    fired: Counter[str] = Counter()
+    dispositions: Counter[str] = Counter()
+    tiers: Counter[str] = Counter()
+    size = -(-len(lines) // slices)
+    clock, cpu_clock = time.perf_counter, time.process_time
+    for start in range(0, len(lines), size):
+        part = lines[start:start + size]
+        reference: list[tuple[str, dict[str, Any]]] = []  # the engine's output for this slice
+        for variant in variants:
+            wall0, cpu0, engine = clock(), cpu_clock(), 0.0
+            outputs = []
+            for line in part:
+                case = triage.read_case(line, "cohort")
+                facts = answer_facts(case.answers)
+                before = clock()
+                firings = variant.run_case(facts)
+                engine += clock() - before
+                outputs.append(compact_json(aggregate(knowledge, firings, case.answers, case.id)))
+            variant.wall += clock() - wall0
+            variant.cpu += cpu_clock() - cpu0
+            variant.engine += engine
+            variant.cases += len(part)
+            # Checked outside the timing: same bytes (durable_rules variants) or same conclusions.
+            for number, text in enumerate(outputs):
+                if variant.name == "engine":
+                    document = json.loads(text)
+                    reference.append((text, {k: document[k] for k in summary_keys}))
+                    fired.update(step["rule"] for step in document["trace"])
+                    dispositions[document["disposition"]] += 1
+                    tiers[str(document["treatment_tier"])] += 1
+                elif variant.name == "python":
+                    document = json.loads(text)
+                    variant.mismatches += {k: document[k] for k in summary_keys} != reference[number][1]
+                else:
+                    variant.mismatches += text != reference[number][0]
+    coverage = {
+        "rules_fired": len(fired),
+        "rules_total": len(rules),
+        "dispositions": dict(dispositions.most_common()),
+        "tiers": dict(tiers.most_common()),
+    }
+    return variants, coverage
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+def answered_coverage(cases: list[dict[str, Any]]) -> tuple[int, int, int, int]:
+    """(questions answered somewhere, questions, choice values seen, choice values)."""
+    seen: dict[str, set[Any]] = {q: set() for q in cohort.QUESTIONS}
+    for case in cases:
+        for question, value in case["answers"].items():
+            seen[question].update(value if isinstance(value, list) else [value])
+    values = total = 0
+    for question, spec in cohort.QUESTIONS.items():
+        options = spec.get("enum") or spec.get("items", {}).get("enum")
+        if options:
+            total += len(options)
+            values += len(seen[question] & set(options))
+    return sum(1 for s in seen.values() if s), len(seen), values, total
+
+
+def verdict(met: bool) -> str:
+    return "**met**" if met else "**not met**"
+
+
+def interview_latency() -> list[str]:
+    script = ROOT / "benchmarks" / "interview_latency.py"
+    if not script.exists():
+        return []
+    try:
+        done = subprocess.run([sys.executable, str(script), "--repeat", "3"], capture_output=True, text=True,
+                              timeout=600, cwd=ROOT, check=False)
+    except subprocess.TimeoutExpired:
+        return []
+    return [line for line in done.stdout.splitlines() if line.startswith(("engine:", "terminal:", "questions"))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=10_000, help="cohort size for throughput (default 10,000)")
+    parser.add_argument("--memory-cases", type=int, default=100_000, help="cases for the memory run (100,000)")
+    parser.add_argument("--seed", type=int, default=cohort.DEFAULT_SEED)
+    parser.add_argument("--runs", type=int, default=15, help="fresh processes per cold-start figure (15)")
+    parser.add_argument("--slices", type=int, default=10, help="interleaving slices for the in-process run")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
+    args = parser.parse_args()
+
+    began = datetime.datetime.now(datetime.UTC)
+    load_before = load()
+    print(f"load average {load_before}; cohort of {args.cases:,} (seed {args.seed})", flush=True)
+    with tempfile.TemporaryDirectory(prefix="itb-bench-") as tmp:
+        cases = list(cohort.cases(args.cases, args.seed))
+        source = Path(tmp) / "cohort.jsonl"
+        source.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
+        lines = source.read_bytes().splitlines(keepends=True)
+
+        print("batch, one process and --jobs 2 ...", flush=True)
+        one = run_program(["batch", str(source)])
+        two = run_program(["batch", "--jobs", "2", str(source)])
+        # Twice each, alternating, keeping the faster: the machine may be shared.
+        one_b = run_program(["batch", str(source)])
+        two_b = run_program(["batch", "--jobs", "2", str(source)])
+        same = len({one.digest, two.digest, one_b.digest, two_b.digest}) == 1
+        statuses = {one.status, two.status, one_b.status, two_b.status}
+        one, two = min(one, one_b, key=lambda r: r.wall), min(two, two_b, key=lambda r: r.wall)
+        records = one.lines
+
+        print("the pipeline with four engines, interleaved ...", flush=True)
+        variants, coverage = in_process(lines, args.slices)
+
+        print("interview latency ...", flush=True)
+        interview = interview_latency()
+
+        print("cold start ...", flush=True)
+        version_ms = cold_start(["--version"], args.runs)
+        python_ms = cold_python(args.runs)
+        imports = startup_imports()
+        assess_ms = cold_start(["assess", str(ROOT / "examples" / "classic.yaml")], args.runs)
+        assess_json_ms = cold_start(["assess", "--format", "json", str(ROOT / "examples" / "classic.yaml")],
+                                    max(3, args.runs // 3))
+
+        print(f"memory over {args.memory_cases:,} cases ...", flush=True)
+        big = Path(tmp) / "memory.jsonl"
+        # 1,000 cases more than sampled, so the last sample is taken while it still runs.
+        cohort.write_jsonl(big, args.memory_cases + 1000, args.seed + 1)
+        memory = run_program(["batch", str(big)], sample_every=10_000)
+        memory.samples = [(n, rss) for n, rss in memory.samples if n <= args.memory_cases]
+        big.unlink()
+    load_after = load()
+
+    # --- figures and verdicts ---
+    rate_one = args.cases / one.wall
+    rate_two = args.cases / two.wall
+    steady_one = args.cases / max(one.wall - statistics.median(assess_ms) / 1000, 1e-9)
+    by_name = {v.name: v for v in variants}
+    rate = {v.name: v.cases / v.wall for v in variants}
+    ceiling_ratio = rate["python"] / rate["engine"]
+    engine_ratio = by_name["engine"].engine / by_name["python"].engine
+    speedup = one.wall / two.wall
+    first_rss = memory.samples[0][1] if memory.samples else float("nan")
+    last_rss = memory.samples[-1][1] if memory.samples else float("nan")
+    growth = last_rss - first_rss
+    answered, questions, values, total_values = answered_coverage(cases)
+    checks_ok = same and statuses == {0} and records == args.cases and all(v.mismatches == 0 for v in variants)
+
+    met = {
+        "one_process": rate_one >= TARGETS["one_process"],
+        "ceiling_ratio": ceiling_ratio <= TARGETS["ceiling_ratio"],
+        "jobs2_speedup": speedup >= TARGETS["jobs2_speedup"],
+        "version_ms": statistics.median(version_ms) < TARGETS["version_ms"],
+        "assess_ms": statistics.median(assess_ms) < TARGETS["assess_ms"],
+        "memory": memory.status == 0 and growth <= TARGETS["memory_growth_mb"],
+    }
+
+    def ms(values: list[float]) -> str:
+        return f"{statistics.median(values):.0f} ms (min {min(values):.0f}, max {max(values):.0f}, n={len(values)})"
+
+    out: list[str] = []
+    add = out.append
+    add("# Performance")
+    add("")
+    add(f"Written by `.venv/bin/python benchmarks/run.py` on {began:%Y-%m-%d %H:%M} UTC "
+        f"(took {(datetime.datetime.now(datetime.UTC) - began).total_seconds() / 60:.1f} min). "
+        "Run it again to refresh every figure; nothing here is edited by hand.")
+    add("")
+    add("## Machine")
+    add("")
+    add("| | |")
+    add("|---|---|")
+    for key, value in machine().items():
+        add(f"| {key} | {value} |")
+    add(f"| load average (1/5/15 min) | {load_before} before, {load_after} after |")
+    add("")
+    add("The load average counts other work on the machine while the benchmark ran: with two cores, "
+        "anything above about 1 means the figures below had to share the CPU, and the `--jobs 2` "
+        "figure suffers most. CPU seconds are given beside wall-clock times for that reason.")
+    add("")
+    add("## Targets")
+    add("")
+    add("| target | measured | |")
+    add("|---|---|---|")
+    add(f"| `batch`, one process: at least {TARGETS['one_process']:,.0f} cases/s | {rate_one:,.0f} cases/s "
+        f"({args.cases:,} cases in {one.wall:.1f} s, start-up included) | {verdict(met['one_process'])} |")
+    add(f"| within {TARGETS['ceiling_ratio']:.0f}× of the plain-Python ceiling | the ceiling is "
+        f"{ceiling_ratio:.2f}× faster (same pipeline, in process) | {verdict(met['ceiling_ratio'])} |")
+    add(f"| `--jobs 2` at least {TARGETS['jobs2_speedup']}× one process | {speedup:.2f}× "
+        f"({rate_two:,.0f} cases/s) | {verdict(met['jobs2_speedup'])} |")
+    add(f"| `itb-triage --version` under {TARGETS['version_ms']:.0f} ms from a cold start | "
+        f"{statistics.median(version_ms):.0f} ms median | {verdict(met['version_ms'])} |")
+    add(f"| one `assess` under {TARGETS['assess_ms']:.0f} ms from a cold start | "
+        f"{statistics.median(assess_ms):.0f} ms median | {verdict(met['assess_ms'])} |")
+    add(f"| memory flat over {args.memory_cases:,} cases | RSS {first_rss:.1f} MB after 10,000 cases, "
+        f"{last_rss:.1f} MB at the end ({growth:+.1f} MB); peak {memory.max_rss_mb:.1f} MB | "
+        f"{verdict(met['memory'])} |")
+    add("| interview: answer to next question | see below | measured by benchmarks/interview_latency.py |")
+    add("")
+    # Two workers need two free cores. From CPU time, what they would do on an idle
+    # machine: the start-up (about one `assess`) is serial, the rest splits in two.
+    serial = statistics.median(assess_ms) / 1000
+    estimate = one.cpu / (serial + max(two.cpu - serial, 0) / 2)
+    busy_load = load_before.split(" / ")[0]
+    busy = (f"the machine was busy (load average {busy_load} on {os.cpu_count()} cores), so the figure above "
+            "says little. ") if float(busy_load) > 0.5 else ""
+    add(f"`--jobs 2` needs two free cores: {busy}"
+        f"From CPU time (one process {one.cpu:.1f} CPU-s; two workers and their parent {two.cpu:.1f} CPU-s in all), "
+        f"on two idle cores it would come to about {estimate:.1f}× (an estimate, not a measurement).")
+    add("")
+    children = [(name, cost) for name, cost in imports if name != "itb_triage.cli.main"]
+    main_ms = dict(imports).get("itb_triage.cli.main", float("nan"))
+    if children:
+        add(f"`--version`: of its {statistics.median(version_ms):.0f} ms, starting Python takes "
+            f"{statistics.median(python_ms):.0f} ms and importing the command line {main_ms:.0f} ms, of which "
+            f"`{children[0][0]}` {children[0][1]:.0f} ms (every command's module is imported at start-up; "
+            "see Cold start).")
+        add("")
+    add(f"Checks: every case valid and assessed (exit status {sorted(statuses)}, {records:,} records); "
+        f"`--jobs 2` output {'identical to' if same else '**different from**'} one process, byte for byte; "
+        + ", ".join(f"{v.name}: {v.mismatches} mismatches" for v in variants[1:])
+        + (" (durable_rules variants: same bytes as the engine; plain Python: same conclusions)."))
+    if not checks_ok:
+        add("")
+        add("**Some checks failed: the figures above are not to be trusted.**")
+    add("")
+    add("## Throughput")
+    add("")
+    add(f"`itb-triage batch` as a program, {args.cases:,} cases, output read from a pipe, better of two runs:")
+    add("")
+    add("| | wall | cases/s | CPU s (all processes) | peak RSS |")
+    add("|---|---|---|---|---|")
+    add(f"| one process | {one.wall:.2f} s | {rate_one:,.0f} (≈{steady_one:,.0f} without start-up) | "
+        f"{one.cpu:.2f} | {one.max_rss_mb:.0f} MB |")
+    add(f"| `--jobs 2` | {two.wall:.2f} s | {rate_two:,.0f} | {two.cpu:.2f} | {two.max_rss_mb:.0f} MB (parent) |")
+    add("")
+    add("The same pipeline in one process (read and check each case, run the rules, aggregate, write "
+        "its JSON line), side by side: only the way the rules are run differs. Interleaved in "
+        f"{args.slices} slices, so a busy neighbour slows every variant alike.")
+    add("")
+    add("| rules run by | cases/s | CPU µs/case | of which rules µs/case | vs naive |")
+    add("|---|---|---|---|---|")
+    for v in variants:
+        add(f"| {v.label} | {rate[v.name]:,.0f} | {v.cpu / v.cases * 1e6:,.0f} | "
+            f"{v.engine / v.cases * 1e6:,.0f} | {rate[v.name] / rate['naive']:.1f}× |")
+    add("")
+    add(f"The rules alone: this engine takes {engine_ratio:.2f}× the time of the plain-Python evaluation.")
+    add("")
+    add("### The cohort")
+    add("")
+    add(f"{args.cases:,} cases from `benchmarks/cohort.py` (seed {args.seed}), generated from "
+        "knowledge/schemas/case.schema.json: 40 % random (any subset of questions, any value the schema "
+        "admits, bounds included), 40 % a worked vignette with up to four answers changed and two dropped, "
+        "20 % the typical presentation changed the same way.")
+    add("")
+    add(f"- questions answered somewhere: {answered} of {questions}; choice values seen: {values} of {total_values}")
+    add(f"- rules that fired at least once: {coverage['rules_fired']} of {coverage['rules_total']}")
+    add("- dispositions: " + ", ".join(f"{k} {v:,}" for k, v in coverage["dispositions"].items()))
+    add("- treatment tiers: " + ", ".join(f"{k} {v:,}" for k, v in coverage["tiers"].items()))
+    add("")
+    add("## Interview latency")
+    add("")
+    if interview:
+        add("From `benchmarks/interview_latency.py --repeat 3` (written with the interview; its own "
+            "description of what it times), run by this benchmark:")
+        add("")
+        add("```")
+        out.extend(interview)
+        add("```")
+    else:
+        add("**Not yet measured (interview not built).** benchmarks/interview_latency.py, which the "
+            "interview brings, was not found or did not run.")
+    add("")
+    add("## Cold start")
+    add("")
+    add("Fresh processes, one unmeasured run first (so the files are in the page cache), median of the rest:")
+    add("")
+    add(f"- `itb-triage --version`: {ms(version_ms)}")
+    add(f"  - of which starting Python with nothing to do: {ms(python_ms)}")
+    add("  - importing the command line (`-X importtime`, median of 5; `itb_triage.cli.main` in all, then "
+        "what it imports at start-up, most costly first): "
+        + ", ".join(f"`{name}` {cost:.0f} ms" for name, cost in imports[:8]))
+    add(f"- `itb-triage assess examples/classic.yaml` (text): {ms(assess_ms)}")
+    add(f"- `itb-triage assess --format json examples/classic.yaml` (with the critical answers it now "
+        f"computes): {ms(assess_json_ms)}")
+    add("")
+    add("## Memory")
+    add("")
+    add(f"`itb-triage batch` on {args.memory_cases + 1000:,} cases (seed {args.seed + 1}; 1,000 more than "
+        f"sampled, so that the last sample is taken while it still runs), one process, exit status "
+        f"{memory.status}; peak RSS (VmHWM) {memory.max_rss_mb:.1f} MB. RSS (VmRSS) as the records came out:")
+    add("")
+    add("| cases | RSS |")
+    add("|---|---|")
+    for count, value in memory.samples:
+        add(f"| {count:,} | {value:.1f} MB |")
+    add("")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text("\n".join(out), encoding="utf-8")
+    print("\n".join(out[out.index("## Targets"):out.index("## Throughput")]))
+    print(f"written to {args.output}")
+    return 0 if checks_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
