@@ -81,19 +81,47 @@ class DocumentError(ValueError):
         super().__init__(message)
 
 
+def _refuse_shared_nodes(document: Any) -> None:
+    """A YAML alias makes two places share one node; nested, they explode (billion
+    laughs). Nothing here needs them, so a repeated container is refused, in linear time."""
+    seen: set[int] = set()
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                raise DocumentError("YAML anchors and aliases (repeated content) are not allowed")
+            seen.add(id(node))
+            stack.extend(node.values() if isinstance(node, dict) else node)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
 def load_yaml(text: str) -> Any:
     """Parse YAML (which includes JSON) with the strict safe loader."""
+    document = _parse_yaml(text)
+    _refuse_shared_nodes(document)
+    return document
+
+
+def _parse_yaml(text: str) -> Any:
     try:
         # A SafeLoader subclass: no Python tags, no arbitrary objects.
         return yaml.load(text, Loader=_StrictSafeLoader)
-    except ValueError as exc:  # e.g. an integer past Python's digit limit
-        raise DocumentError(f"not a usable value: {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise DocumentError(f"not valid JSON or YAML: {exc.problem}", line) from None
+        raise DocumentError(_one_line(f"not valid JSON or YAML: {exc.problem}"), line) from None
     except yaml.YAMLError as exc:
-        raise DocumentError(f"not valid JSON or YAML: {exc}") from None
+        raise DocumentError(_one_line(f"not valid JSON or YAML: {exc}")) from None
+    except RecursionError:
+        raise DocumentError("nested too deeply") from None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        # A core tag on a value it cannot convert (!!bool maybe, !!timestamp nope, !!map [1]),
+        # or an integer past Python's digit limit: the YAML constructors raise these.
+        raise DocumentError(_one_line(f"not a usable value: {type(exc).__name__} {exc}")) from None
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from itb_triage.engine import Knowledge, Triage, load_knowledge
 
 DATA = Path(__file__).parent / "data"
 VIGNETTES = sorted((DATA / "vignettes").glob("*.json"))
+
+# Hypothesis profiles. The default profile is Hypothesis' own and the property tests
+# set their example counts themselves; ITB_HYPOTHESIS_PROFILE=mutation (set by
+# scripts/mutate_rules.py) gives every property test few, reproducible examples.
+PROFILE_ENV = "ITB_HYPOTHESIS_PROFILE"
+settings.register_profile("mutation", max_examples=30, derandomize=True, database=None, deadline=None)
+if os.environ.get(PROFILE_ENV):
+    settings.load_profile(os.environ[PROFILE_ENV])
+
+
+def examples(default: int) -> int:
+    """`default` examples, unless a profile chosen by ITB_HYPOTHESIS_PROFILE sets the count."""
+    return settings().max_examples if os.environ.get(PROFILE_ENV) else default
 
 
 def vignette(path: Path) -> dict[str, Any]:

@@ -25,10 +25,13 @@ from hypothesis import strategies as st
 from itb_triage.cli.render import render_json
 from itb_triage.engine import Knowledge, Result, Triage
 
+from .conftest import examples
 from .strategies import ALL_SCREENING, FOLLOW_UPS, SCREENING, answers
 
 URGENT = {"emergency", "same_day", "within_days"}
-EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+EXAMPLES = settings(
+    max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 DRUG_DOSE = re.compile(
     r"\b\d+(\.\d+)?\s*(mg|mcg|µg|milligrams?|ml|tablets?|pills?)\b"
     r"|\b(ibuprofen|naproxen|diclofenac|aspirin|paracetamol|acetaminophen|methylprednisolone|cortisone)\b",
