@@ -177,55 +177,6 @@ def render_text(result: Result, width: int = 80, questions: Mapping[str, str] | 
     return out.text()
 
 
-def render_markdown(result: Result, questions: Mapping[str, str] | None = None) -> str:
-    """A self-contained Markdown report a runner can print or send."""
-    lines: list[str] = []
-    title = f"ITB triage: {_printable(result.case_id)}" if result.case_id else "ITB triage"
-    lines += [f"# {title}", "", f"**{result.headline}**", ""]
-    if result.treatment_tier:
-        lines += [f"Treatment: {result.tier_title}.", ""]
-
-    def section(name: str, body: list[str]) -> None:
-        if body:
-            lines.extend([f"## {name}", "", *body, ""])
-
-    section("Warning signs", [
-        f"- **{f['name']}** ({URGENCY_WORDS.get(f['urgency'], f['urgency'])}) {_refs(result, f['citations'])}"
-        for f in result.red_flags
-    ])
-    section("Please answer these safety questions", [
-        f"- {_question_text(q, questions)}" for q in result.unanswered_screening
-    ])
-    section("What it looks like", [
-        f"- {c['name']}: {ASSESSMENT_WORDS[c['assessment']]} {_refs(result, c['citations'])}"
-        for c in result.conditions
-    ])
-    todo: list[str] = []
-    for number, rec in enumerate(result.recommendations, start=1):
-        todo.append(f"{number}. **{rec['title']}** {_refs(result, rec['citations'])}  ")
-        todo.append(f"   {rec['do']}")
-        if rec.get("dose"):
-            todo.append(f"   - Dose: {rec['dose']}")
-        todo.append(f"   - Evidence ({GRADE_WORDS[rec['evidence']['grade']]}): {rec['evidence']['summary']}")
-        todo.extend(f"   - {p['says']} {_refs(result, p['cite'])}" for p in rec.get("positions", []))
-    section("What to do", todo)
-    avoid: list[str] = []
-    for item in result.avoid:
-        avoid.append(f"- **{item['title']}** {_refs(result, item['citations'])}: {item['why']}")
-        if item.get("instead"):
-            avoid.append(f"  Instead: {item['instead']}")
-    section("What to avoid", avoid)
-    section("Why", [f"- {r.because} {_refs(result, r.citations)}" for r in result.reasons])
-    section("References", [
-        f"{c['number']}. {c['reference']}"
-        + ("" if c["status"] == "verified" else f" *({c['status'].replace('_', ' ')})*")
-        for c in result.citations
-    ])
-    lines += ["---", "", f"*{NOT_A_MEDICAL_DEVICE}*", "",
-              f"<sub>knowledge {result.knowledge_version}</sub>", ""]
-    return "\n".join(lines)
-
-
 def question_texts(knowledge_questions: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """question id -> the question as a runner reads it."""
     return {q: str(entry["text"]) for q, entry in knowledge_questions.items()}
