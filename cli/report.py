@@ -436,7 +436,7 @@ class ReportBuilder:
         children: list[Item] = []
         rules: set[str] = set()
         for d in node.derivations:
-            held = [([plain("held: "), ("code", a)], []) for a in d.absent]
+            held: list[Item] = [([plain("held: "), ("code", a)], []) for a in d.absent]
             if d.rule in rules:  # the same rule on other facts: its reason is just above
                 spans: list[Span] = [plain("rule "), ("code", d.rule), plain(" again, from:")]
             else:

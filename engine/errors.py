@@ -13,6 +13,14 @@ def printable(text: str) -> str:
                         f"\\u{ord(m.group()):04x}", text)
 
 
+# A case can hold a key or a value of almost a megabyte; an error line quotes a part of it.
+MAX_PART = 200
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_PART else f"{text[: MAX_PART - 3]}..."
+
+
 class TriageError(Exception):
     """Base class: something the caller can report in one line."""
 
@@ -33,14 +41,14 @@ class CaseError(TriageError):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
-        parts = [self.where]
+        parts = [_short(self.where)]
         if self.path:
-            parts.append(self.path)
-        text = f"{': '.join(parts)}: {self.problem}"
+            parts.append(_short(self.path))
+        text = f"{': '.join(parts)}: {_short(self.problem)}"
         if self.expected:
-            text += f"; expected {self.expected}"
+            text += f"; expected {_short(self.expected)}"
         if self.hint:
-            text += f" ({self.hint})"
+            text += f" ({_short(self.hint)})"
         return printable(text)
 
 
