@@ -59,6 +59,13 @@ def read_case_text(data: bytes, where: str) -> Any:
 
 def check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
     """Validate a parsed case document and normalise its answers."""
+    try:
+        return _check_case(document, where, knowledge)
+    except RecursionError:  # jsonschema and repr() recurse into what they report on
+        raise CaseError(where, "", "nested too deeply", "a JSON or YAML case file") from None
+
+
+def _check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
     if document is None:
         raise CaseError(where, "", "the case file is empty", "an object with 'format' and 'answers'")
     _screen(document, where, "$", knowledge)  # always: the schema cannot judge these
@@ -248,24 +255,28 @@ def _schema_checks(schema: Mapping[str, Any]) -> _SchemaChecks:
 MAX_LIST_ITEMS = 64
 
 
-def _screen(node: Any, where: str, path: str, knowledge: Knowledge) -> None:
+def _screen(document: Any, where: str, path: str, knowledge: Knowledge) -> None:
     """Refuse what the schema cannot judge cheaply or safely, with its path: NaN and
     infinities (they pass every range check, and are not JSON), text that is not
-    valid Unicode (a lone surrogate cannot be printed), and very long lists."""
-    if isinstance(node, str):
-        _require_unicode(node, where, path)
-    elif isinstance(node, list) and len(node) > MAX_LIST_ITEMS:
-        raise CaseError(where, path, f"a list of {len(node):,} items", f"at most {MAX_LIST_ITEMS} items")
-    elif isinstance(node, float) and not math.isfinite(node):
-        problem = "NaN is not a number" if math.isnan(node) else "the number is too large"
-        question = path.removeprefix("$.answers.")
-        expected = expected_text(question, knowledge) if question in knowledge.questions else "a finite number"
-        raise CaseError(where, path, problem, expected)
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, child in children:
-        if isinstance(key, str):
-            _require_unicode(key, where, path)
-        _screen(child, where, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}", knowledge)
+    valid Unicode (a lone surrogate cannot be printed), and very long lists.
+    Iterative: a document nested a thousand levels deep must not exhaust the stack."""
+    stack: list[tuple[Any, str]] = [(document, path)]
+    while stack:
+        node, here = stack.pop()
+        if isinstance(node, str):
+            _require_unicode(node, where, here)
+        elif isinstance(node, list) and len(node) > MAX_LIST_ITEMS:
+            raise CaseError(where, here, f"a list of {len(node):,} items", f"at most {MAX_LIST_ITEMS} items")
+        elif isinstance(node, float) and not math.isfinite(node):
+            problem = "NaN is not a number" if math.isnan(node) else "the number is too large"
+            question = here.removeprefix("$.answers.")
+            expected = expected_text(question, knowledge) if question in knowledge.questions else "a finite number"
+            raise CaseError(where, here, problem, expected)
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in reversed(list(children)):  # reversed: report the first problem in document order
+            if isinstance(key, str):
+                _require_unicode(key, where, here)
+            stack.append((child, f"{here}[{key}]" if isinstance(key, int) else f"{here}.{key}"))
 
 
 def _require_unicode(text: str, where: str, path: str) -> None:
