@@ -98,6 +98,17 @@ class Run:
     lines: int
     digest: str
     samples: list[tuple[int, float]] = field(default_factory=list)
+    others: float = 0.0  # CPU seconds other processes used meanwhile
+
+
+def cpu_busy_seconds() -> float:
+    """CPU seconds spent busy by all cores since boot (/proc/stat), or 0 if unknown."""
+    try:
+        fields = Path("/proc/stat").read_text(encoding="utf-8").splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    ticks = [int(x) for x in fields[:8]]  # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def run_program(args: list[str], sample_every: int = 0) -> Run:
@@ -108,7 +119,7 @@ def run_program(args: list[str], sample_every: int = 0) -> Run:
     RSS is the child's VmHWM, read as its output comes: ru_maxrss would not do, since
     Linux carries it over exec() from the forked copy of this (much bigger) process.
     """
-    start = time.perf_counter()
+    start, busy, mine = time.perf_counter(), cpu_busy_seconds(), time.process_time()
     process = subprocess.Popen([PROGRAM, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert process.stdout is not None
     digest = hashlib.sha256()
@@ -126,7 +137,10 @@ def run_program(args: list[str], sample_every: int = 0) -> Run:
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
-    return Run(wall, usage.ru_utime + usage.ru_stime, peak, process.returncode, lines, digest.hexdigest(), samples)
+    cpu = usage.ru_utime + usage.ru_stime
+    # What the rest of the machine used meanwhile: all busy time, less the child's and ours.
+    others = max(cpu_busy_seconds() - busy - cpu - (time.process_time() - mine), 0.0)
+    return Run(wall, cpu, peak, process.returncode, lines, digest.hexdigest(), samples, others)
 
 
 def proc_status_mb(pid: int, field: str) -> float:
@@ -388,9 +402,9 @@ def main() -> int:
         add(f"| {key} | {value} |")
     add(f"| load average (1/5/15 min) | {load_before} before, {load_after} after |")
     add("")
-    add("The load average counts other work on the machine while the benchmark ran: with two cores, "
-        "anything above about 1 means the figures below had to share the CPU, and the `--jobs 2` "
-        "figure suffers most. CPU seconds are given beside wall-clock times for that reason.")
+    add("The load average counts other work on the machine (and this benchmark's own): "
+        "figures measured while others use the CPU come out lower, `--jobs 2` most of all. CPU seconds are "
+        "given beside wall-clock times, and the CPU other processes used during the `batch` runs, for that reason.")
     add("")
     add("## Targets")
     add("")
@@ -415,10 +429,10 @@ def main() -> int:
     # machine: the start-up (about one `assess`) is serial, the rest splits in two.
     serial = statistics.median(assess_ms) / 1000
     estimate = one.cpu / (serial + max(two.cpu - serial, 0) / 2)
-    busy_load = load_before.split(" / ")[0]
-    busy = (f"the machine was busy (load average {busy_load} on {os.cpu_count()} cores), so the figure above "
-            "says little. ") if float(busy_load) > 0.5 else ""
-    add(f"`--jobs 2` needs two free cores: {busy}"
+    cores = os.cpu_count() or 1
+    add(f"`--jobs 2` needs two free cores. While it ran ({two.wall:.1f} s), other processes on the machine used "
+        f"{two.others:.1f} CPU-s of the {cores * two.wall:.1f} its {cores} cores had "
+        f"({two.others / (cores * two.wall):.0%}; during the one-process run, {one.others / (cores * one.wall):.0%}). "
         f"From CPU time (one process {one.cpu:.1f} CPU-s; two workers and their parent {two.cpu:.1f} CPU-s in all), "
         f"on two idle cores it would come to about {estimate:.1f}× (an estimate, not a measurement).")
     add("")
@@ -442,11 +456,12 @@ def main() -> int:
     add("")
     add(f"`itb-triage batch` as a program, {args.cases:,} cases, output read from a pipe, better of two runs:")
     add("")
-    add("| | wall | cases/s | CPU s (all processes) | peak RSS |")
-    add("|---|---|---|---|---|")
+    add("| | wall | cases/s | CPU s (its processes) | CPU s used by other processes meanwhile | peak RSS |")
+    add("|---|---|---|---|---|---|")
     add(f"| one process | {one.wall:.2f} s | {rate_one:,.0f} (≈{steady_one:,.0f} without start-up) | "
-        f"{one.cpu:.2f} | {one.max_rss_mb:.0f} MB |")
-    add(f"| `--jobs 2` | {two.wall:.2f} s | {rate_two:,.0f} | {two.cpu:.2f} | {two.max_rss_mb:.0f} MB (parent) |")
+        f"{one.cpu:.2f} | {one.others:.2f} | {one.max_rss_mb:.0f} MB |")
+    add(f"| `--jobs 2` | {two.wall:.2f} s | {rate_two:,.0f} | {two.cpu:.2f} | {two.others:.2f} | "
+        f"{two.max_rss_mb:.0f} MB (parent) |")
     add("")
     add("The same pipeline in one process (read and check each case, run the rules, aggregate, write "
         "its JSON line), side by side: only the way the rules are run differs. Interleaved in "

@@ -164,9 +164,9 @@ class Alternatives:
     """The replacement for each concluded value: one per conclusion, chosen the same way every time."""
 
     def __init__(self, knowledge: Any) -> None:
-        self.dispositions = list(knowledge.dispositions)
-        self.tiers = list(knowledge.tiers)
-        self.ids = {
+        self.dispositions: list[str] = list(knowledge.dispositions)
+        self.tiers: list[str] = list(knowledge.tiers)
+        self.ids: dict[str, list[str]] = {
             "recommend": list(knowledge.recommendations),
             "avoid": list(knowledge.avoid),
             "red_flag": list(knowledge.red_flags),
@@ -371,7 +371,8 @@ def summary_rows(done: list[Mutant]) -> list[tuple[str, int, int, int, int, int,
 
 def report(done: list[Mutant], meta: dict[str, Any]) -> str:
     lines = [
-        f"Run of {meta['date']} on knowledge version `{meta['knowledge_version']}` ({meta['rules']} rules), "
+        f"Run of {meta['date']} on knowledge version `{meta['knowledge_version']}` ({meta['rules']} rules; "
+        f"{meta['rules_state']}), "
         f"tests: {', '.join(f'`{t}`' for t in meta['tests'])} (`pytest -x`, Hypothesis profile `mutation`: "
         f"{meta['examples']} examples per property), {meta['workers']} workers: "
         f"{meta['wall_seconds'] / 60:.1f} min wall clock, {meta['runs']} test runs of "
@@ -392,16 +393,22 @@ def report(done: list[Mutant], meta: dict[str, Any]) -> str:
     if odd:
         lines += ["", "Counted as caught, but not by a failing assertion:", ""]
         lines += [f"- {m.outcome}: `{m.rule}` {m.kind}: {m.change} ({m.detail})" for m in odd]
-    first = Counter(m.detail.split("::")[0] for m in done if m.outcome == "caught")
+    first = Counter(m.detail.split("[")[0].removeprefix("tests/") for m in done if m.outcome == "caught")
     if first:
-        lines += ["", "First failing test file of the caught mutants (`-x` stops there): "
+        lines += ["", "The first failing test of each mutant caught by the tests (`-x` stops there): "
                   + ", ".join(f"`{name}` {n}" for name, n in first.most_common()) + "."]
     survivors = [m for m in done if m.outcome == "survived"]
     lines += ["", f"Survivors ({len(survivors)}):" if survivors else "No survivors.", ""]
     for kind in KINDS:
-        group = [m for m in survivors if m.kind == kind]
-        if group:
-            lines.append(f"- {kind}: " + "; ".join(f"`{m.rule}` {m.change}" for m in group))
+        by_rule: dict[str, list[str]] = {}
+        for m in survivors:
+            if m.kind == kind:
+                by_rule.setdefault(m.rule, []).append(m.change.removeprefix("cite drops "))
+        if by_rule:
+            title = "cite (the citation dropped)" if kind == "cite" else kind
+            lines.append(f"- {title}, {sum(map(len, by_rule.values()))} in {len(by_rule)} rules:")
+            lines += [f"  `{rule}`: {'; '.join(changes)}{';' if i < len(by_rule) - 1 else ''}"
+                      for i, (rule, changes) in enumerate(by_rule.items())]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -415,6 +422,12 @@ def write_docs(text: str) -> None:
 
 
 # --- main ----------------------------------------------------------------------------------
+
+
+def git_head() -> str:
+    run = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                         check=False)
+    return run.stdout.strip() or "?"
 
 
 def git_rules_clean() -> bool:
@@ -439,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown kinds: {sorted(set(kinds) - set(KINDS))}")
     tests = tuple(args.tests)
 
-    if not git_rules_clean() and not args.allow_dirty:
+    clean = git_rules_clean()
+    if not clean and not args.allow_dirty:
         print("mutate_rules: rules/ differs from git HEAD (or git failed); commit first or pass --allow-dirty",
               file=sys.stderr)
         return 2
@@ -503,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d"),
         "knowledge_version": knowledge.version,
         "rules": len(knowledge.rules),
+        "rules_state": f"rules/ as in commit {git_head()}" if clean else
+        f"rules/ with uncommitted changes on top of commit {git_head()}",
         "tests": list(tests),
         "examples": examples,
         "workers": len(workers),

@@ -497,3 +497,18 @@ def test_a_control_character_in_the_text(assess_bytes: Callable[..., CliResult],
                          ids=["bool", "timestamp", "map_of_a_sequence", "bool_over_two_lines"])
 def test_a_core_tag_on_a_value_it_cannot_convert(assess_bytes: Callable[..., CliResult], value: str) -> None:
     assess_bytes(f"format: itb-case/1\nanswers: {{}}\nnote: {value}\n".encode(), "fixed defect")
+
+
+HUGE = "x" * 900_000
+HUGE_VALUES = {
+    "id": {**CLASSIC, "id": HUGE},
+    "note": {**CLASSIC, "note": HUGE},
+    "top_level_key": {**CLASSIC, HUGE: 1},
+    "question_id": {**CLASSIC, "answers": {HUGE: "no"}},
+}
+
+
+@pytest.mark.parametrize("where", sorted(HUGE_VALUES))
+def test_an_error_line_stays_short_whatever_the_value(assess_bytes: Callable[..., CliResult], where: str) -> None:
+    result = assess_bytes(json.dumps(HUGE_VALUES[where]).encode(), "fixed defect")
+    assert len(result.stderr) < 1000, f"an error line of {len(result.stderr):,} characters"
