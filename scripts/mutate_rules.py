@@ -356,8 +356,8 @@ def run_all(todo: list[Mutant], workers: list[Worker], tests: tuple[str, ...], t
 
 def summary_rows(done: list[Mutant]) -> list[tuple[str, int, int, int, int, int, str]]:
     rows = []
-    for kind in (*KINDS, "all"):
-        group = [m for m in done if kind in ("all", m.kind)]
+    for kind in (*KINDS, "all but cite", "all"):
+        group = [m for m in done if kind == "all" or m.kind == kind or (kind == "all but cite" and m.kind != "cite")]
         if not group:
             continue
         count = Counter(m.outcome for m in group)
@@ -382,7 +382,7 @@ def report(done: list[Mutant], meta: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for kind, total, rejected, by_tests, survived, _tested, score in summary_rows(done):
-        name = "**all**" if kind == "all" else kind
+        name = f"**{kind}**" if kind.startswith("all") else kind
         lines.append(f"| {name} | {total} | {rejected} | {by_tests} | {survived} | {score} |")
     flaky = [m for m in done if m.flaky]
     if flaky:
@@ -446,7 +446,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every mutant and its outcome here")
     parser.add_argument("--write-docs", action="store_true", help=f"fill the results block of {DOCS.name}")
     parser.add_argument("--allow-dirty", action="store_true", help="run even if rules/ differs from git HEAD")
+    parser.add_argument("--from-json", type=Path, help="only report the results saved by --json (no run)")
     args = parser.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text(encoding="utf-8"))
+        text = report([Mutant(document={}, **m) for m in saved["mutants"]], saved["meta"])
+        print(text)
+        if args.write_docs:
+            write_docs(text)
+        return 0
     kinds = tuple(k for k in args.kinds.split(",") if k)
     if set(kinds) - set(KINDS):
         parser.error(f"unknown kinds: {sorted(set(kinds) - set(KINDS))}")
