@@ -259,24 +259,44 @@ def _screen(document: Any, where: str, path: str, knowledge: Knowledge) -> None:
     """Refuse what the schema cannot judge cheaply or safely, with its path: NaN and
     infinities (they pass every range check, and are not JSON), text that is not
     valid Unicode (a lone surrogate cannot be printed), and very long lists.
-    Iterative: a document nested a thousand levels deep must not exhaust the stack."""
-    stack: list[tuple[Any, str]] = [(document, path)]
+    Iterative: a document nested a thousand levels deep must not exhaust the stack.
+    It runs on every case, so a node's path is only spelled out for an error, and
+    ASCII text (nearly all of it) is passed without encoding it."""
+    stack: list[tuple[Any, _Where]] = [(document, None)]
     while stack:
-        node, here = stack.pop()
+        node, location = stack.pop()
         if isinstance(node, str):
-            _require_unicode(node, where, here)
+            if not node.isascii():
+                _require_unicode(node, where, _spelled(path, location))
         elif isinstance(node, list) and len(node) > MAX_LIST_ITEMS:
-            raise CaseError(where, here, f"a list of {len(node):,} items", f"at most {MAX_LIST_ITEMS} items")
+            raise CaseError(where, _spelled(path, location), f"a list of {len(node):,} items",
+                            f"at most {MAX_LIST_ITEMS} items")
         elif isinstance(node, float) and not math.isfinite(node):
+            here = _spelled(path, location)
             problem = "NaN is not a number" if math.isnan(node) else "the number is too large"
             question = here.removeprefix("$.answers.")
             expected = expected_text(question, knowledge) if question in knowledge.questions else "a finite number"
             raise CaseError(where, here, problem, expected)
         children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
         for key, child in reversed(list(children)):  # reversed: report the first problem in document order
-            if isinstance(key, str):
-                _require_unicode(key, where, here)
-            stack.append((child, f"{here}[{key}]" if isinstance(key, int) else f"{here}.{key}"))
+            if isinstance(key, str) and not key.isascii():
+                _require_unicode(key, where, _spelled(path, location))
+            stack.append((child, (location, key)))
+
+
+# A node's place as (parent's place, key), the root's as None: cheap to make, and
+# spelled out as a path ($.answers.side, $.answers.pain_locations[0]) only when needed.
+_Where = tuple[Any, Any] | None
+
+
+def _spelled(path: str, location: _Where) -> str:
+    keys: list[Any] = []
+    while location is not None:
+        location, key = location
+        keys.append(key)
+    for key in reversed(keys):
+        path = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
+    return path
 
 
 def _require_unicode(text: str, where: str, path: str) -> None:
