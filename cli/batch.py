@@ -8,6 +8,9 @@ milliseconds a case, only with `--critical`) or `"error"` (the one-line message
 `assess` prints for it, without the `itb-triage: error:` prefix). A bad case is an
 error record and the rest goes on.
 
+Lines are ASCII: other characters are JSON's \\u escapes, so a program reading them gets
+the same strings (and the output is valid UTF-8 whatever the input held).
+
 Input and output are streamed, so memory stays flat however long the input is. With
 `--jobs N` the cases go in chunks to N worker processes (durable_rules holds the GIL,
 so threads would not help); each worker compiles the rules once, and results are
@@ -61,7 +64,7 @@ class Item:
 
 @dataclass(frozen=True)
 class Done:
-    """The output of a chunk (UTF-8 JSON lines), how many cases it held and how many failed."""
+    """The output of a chunk (JSON lines, ASCII), how many cases it held and how many failed."""
 
     data: bytes
     cases: int
@@ -121,7 +124,6 @@ def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
     lines: list[str] = []
     failed = 0
     for item in chunk:
-        # The label is ASCII-escaped: file names need not be valid UTF-8.
         head = f'{{"{item.key}":{json.dumps(item.label)},'
         problem = item.problem
         if problem is None and item.data is not None:
@@ -141,11 +143,10 @@ def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
                     lines.append(f'{head}"result":{compact_json(result)}}}\n')
                     continue
         failed += 1
-        lines.append(f'{head}"error":{json.dumps(problem, ensure_ascii=False)}}}\n')
-    # Lone surrogates (from \ud800 escapes in a case, or file names that are not UTF-8)
-    # are written back as JSON escapes, so that every line stays valid UTF-8 JSON.
-    data = "".join(lines).encode("utf-8", "backslashreplace")
-    return Done(data, len(chunk), failed, sum(item.size for item in chunk))
+        lines.append(f'{head}"error":{json.dumps(problem)}}}\n')
+    # Every line is ASCII JSON (other characters are \u escapes, lone surrogates from
+    # file names that are not UTF-8 included): valid UTF-8 whatever the input.
+    return Done("".join(lines).encode("ascii"), len(chunk), failed, sum(item.size for item in chunk))
 
 
 # Each worker process compiles the rules once, when it starts.
