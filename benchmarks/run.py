@@ -84,6 +84,17 @@ def load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def speed_probe() -> float:
+    """Milliseconds for a fixed pure-Python loop (median of 5): a virtual machine's speed
+    varies with its host's load, which the guest cannot see; this makes runs comparable."""
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 # --- batch as a program ----------------------------------------------------------------
 
 
@@ -317,7 +328,7 @@ def main() -> int:
     args = parser.parse_args()
 
     began = datetime.datetime.now(datetime.UTC)
-    load_before = load()
+    load_before, probe_before = load(), speed_probe()
     print(f"load average {load_before}; cohort of {args.cases:,} (seed {args.seed})", flush=True)
     with tempfile.TemporaryDirectory(prefix="itb-bench-") as tmp:
         cases = list(cohort.cases(args.cases, args.seed))
@@ -357,7 +368,7 @@ def main() -> int:
         memory = run_program(["batch", str(big)], sample_every=10_000)
         memory.samples = [(n, rss) for n, rss in memory.samples if n <= args.memory_cases]
         big.unlink()
-    load_after = load()
+    load_after, probe_after = load(), speed_probe()
 
     # --- figures and verdicts ---
     rate_one = args.cases / one.wall
@@ -401,10 +412,15 @@ def main() -> int:
     for key, value in machine().items():
         add(f"| {key} | {value} |")
     add(f"| load average (1/5/15 min) | {load_before} before, {load_after} after |")
+    add(f"| speed probe (a fixed Python loop; lower is faster) | {probe_before:.0f} ms before, "
+        f"{probe_after:.0f} ms after |")
     add("")
     add("The load average counts other work on the machine (and this benchmark's own): "
         "figures measured while others use the CPU come out lower, `--jobs 2` most of all. CPU seconds are "
-        "given beside wall-clock times, and the CPU other processes used during the `batch` runs, for that reason.")
+        "given beside wall-clock times, and the CPU other processes used during the `batch` runs, for that reason. "
+        "A virtual machine also runs slower when its host is busy, which the guest cannot see: on this one "
+        "the same work took up to a quarter longer from one hour to the next. The speed probe shows how fast "
+        "the machine was; compare it between runs before comparing their figures.")
     add("")
     add("## Targets")
     add("")
