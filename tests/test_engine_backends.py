@@ -2,7 +2,8 @@
 
 For every generated case both must conclude the same facts and the same result
 (disposition, tier, conditions, advice); durable_rules may order firings differently.
-Also: no exception inside an action is swallowed, and no session outlives its case.
+Also: no exception inside an action is swallowed, no session outlives its case, and no
+fact is ever retracted.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from itb_triage.engine.durable_backend import DurableBackend
 from itb_triage.engine.facts import Fact, answer_facts
 from itb_triage.engine.python_backend import PythonBackend
 
-from .conftest import examples
+from .conftest import VIGNETTES, examples, vignette
 from .strategies import answers
 
 
@@ -81,3 +82,29 @@ def test_sessions_are_deleted_so_thousands_of_cases_run(triage: Triage, classic_
         triage.assess_answers(classic_answers)
     backend = DurableBackend.for_rules(triage.knowledge.rules, triage.knowledge.version)
     assert backend._runs == {}
+
+
+class _NoRetraction:
+    """The C core, except that retracting fails the test (see test_the_engine_never_retracts)."""
+
+    def __init__(self, core: Any) -> None:
+        self._core = core
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("retract"):
+            raise AssertionError(f"durable_rules_engine.{name} was called")
+        return getattr(self._core, name)
+
+
+def test_the_engine_never_retracts(triage: Triage, monkeypatch: pytest.MonkeyPatch) -> None:
+    # durable_rules 2.0.28 reads freed memory when a fact that took part in a completed
+    # firing is retracted (engine/durable_backend.py); sessions are deleted instead.
+    from itb_triage.engine import durable_backend
+
+    monkeypatch.setattr(durable_backend, "_core", _NoRetraction(durable_backend._core))
+    for path in VIGNETTES:
+        triage.assess_answers(vignette(path)["case"]["answers"])
+    backend = DurableBackend.for_rules(triage.knowledge.rules, triage.knowledge.version)
+    facts = answer_facts(triage.assess_answers(vignette(VIGNETTES[0])["case"]["answers"]).answers)
+    with pytest.raises(EngineError, match="already in the session"):
+        backend.run_case([facts[0], *facts])  # a case stopped part-way is cleared without retracting too
