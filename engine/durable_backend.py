@@ -20,15 +20,24 @@ side by side, docs/performance.md). What the wrapper does per firing that is lef
 
 Each case runs in a session that is deleted when the case ends, and the next case
 uses the same session id, so the engine messages (which carry it) repeat from case to
-case and their parsed form is cached. Sessions are not emptied by retracting their
-facts instead, although that is ~0.3 ms a case faster: in durable_rules 2.0.28,
-retracting a fact that took part in a completed firing follows a stale pointer to the
-freed action frame (`deleteMessageFromFrame`, "invalid read" under valgrind within 300
-cases) and now and then aborted a `batch` worker. tests/test_durable_memory.py runs a
-cohort under valgrind to keep it out. A lock makes each case one unit: the C core keeps
-process-wide tables and is not safe to enter from two threads at once.
-tests/test_batch.py pins the rest (same firings whatever ran before, no session left
-after a case, errors and interrupts).
+case and their parsed form is cached. Two defects of durable_rules 2.0.28 shape this
+(tests/test_durable_memory.py runs the engine under valgrind, and a fresh process
+through the crash, to keep both out):
+
+- Sessions are not emptied by retracting their facts, although that is ~0.3 ms a case
+  faster: retracting a fact that took part in a completed firing follows a stale
+  pointer to the freed action frame (`deleteMessageFromFrame`), which now and then
+  aborted a `batch` worker.
+- The C core leaves a new session's action context uninitialised until an action has
+  been started on it, and `delete_state` frees that context: deleting a session on
+  which no action ever started (a fresh process whose first case the engine refuses)
+  crashes. So each case first asserts an opening fact, which a rule of its own (with
+  no conclusions) fires on before anything else can happen; and a case stopped
+  part-way has its pending actions run out, unacted on, before it is deleted.
+
+A lock makes each case one unit: the C core keeps process-wide tables and is not safe
+to enter from two threads at once. tests/test_batch.py pins the rest (same firings
+whatever ran before, no session left after a case, errors and interrupts).
 
 Stages run in order: Python asserts the phase facts one by one, each assert running
 that stage to quiescence.
@@ -62,6 +71,10 @@ _CACHE_LIMIT = 4096
 # firings hit a cache of this size, and at ~1.5 KB an entry memory stays small.
 _MESSAGE_LIMIT = 2048
 _UNKNOWN = "\0 not cached"  # no fact's JSON looks like this
+
+# The rule that fires on each case's opening fact (see the module docstring): rule ids
+# start with a letter, so no rule's engine name can be this.
+_OPENER = "_opener"
 
 # One lock for every backend: the C core's handle tables are process-wide.
 _CORE_LOCK = threading.RLock()
@@ -103,9 +116,10 @@ def durable_definition(rules: Iterable[Rule]) -> dict[str, Any]:
     """The durable_rules ruleset (JSON form, no actions) for the rules, one rule per branch.
 
     Each branch's first pattern is the phase fact of its stage, then its positive
-    patterns (`m0`, `m1`, ...) and its negated ones (`n0$not`, ...).
+    patterns (`m0`, `m1`, ...) and its negated ones (`n0$not`, ...). One more rule fires
+    on the opening fact of each case and concludes nothing.
     """
-    ruleset: dict[str, Any] = {}
+    ruleset: dict[str, Any] = {_OPENER: {"all": [{"o": {"t": "opening"}}]}}
     for rule in rules:
         for branch in rule.branches:
             patterns: list[dict[str, Any]] = [{"p": {"$and": [{"t": "phase"}, {"k": rule.stage}]}}]
@@ -162,6 +176,7 @@ class DurableBackend:
         }
         self._sids = itertools.count(1)
         self._sid = ""
+        self._opening = ""
         self._phases: list[str] = []
         self._conclusion_json: list[str | None] = []
         self._answer_json: dict[Fact, str | None] = {}
@@ -173,6 +188,7 @@ class DurableBackend:
     def _new_session(self) -> None:
         """Switch to a fresh session id (the C core creates it on its first fact)."""
         self._sid = sid = str(next(self._sids))
+        self._opening = json.dumps({"t": "opening", "sid": sid})
         self._phases = [json.dumps({"t": "phase", "k": stage, "sid": sid}) for stage in self._stages]
         self._conclusion_json = [
             json.dumps(fact.to_engine(sid), ensure_ascii=False) if in_engine else None
@@ -208,6 +224,7 @@ class DurableBackend:
             run = _Run(known)
             self._runs[sid] = run
             try:
+                self._drain(self._assert(_core.assert_fact, self._opening, run), run)
                 visible = [text for text in map(self._answer_text, answers) if text is not None]
                 if visible:
                     self._drain(self._assert(_core.assert_facts, "[" + ",".join(visible) + "]", run), run)
@@ -253,6 +270,8 @@ class DurableBackend:
                     self._messages.clear()
                 message = self._messages[messages] = json.loads(messages)
             (name, matched), = message.items()
+            if name == _OPENER:
+                return
             action = self._actions[name]
             run.firings.append(
                 Firing(action.rule, action.branch, tuple(Fact.from_engine(matched[a]) for a in action.aliases),
@@ -275,14 +294,19 @@ class DurableBackend:
     def _end_session(self, run: _Run) -> None:
         """Delete the case's session, so that the next case starts empty under the same id.
 
-        A case stopped part-way (an interrupt, an engine error) may be inside an action:
-        it is abandoned first, which releases what the C core holds for it.
+        A case stopped part-way (an interrupt, an engine error) may be inside an action,
+        which is abandoned, and may have actions pending, which are run out without
+        acting on them: one of them may be the opening, and until it has run the
+        session cannot be deleted safely.
         """
         if run.state is None:
             return  # nothing reached the engine, so no session was made
         try:
             if run.in_action:
                 _core.abandon_action(self._handle, run.state)
+            if _core.start_action_for_state(self._handle, run.state):
+                while _core.complete_and_start_action(self._handle, run.state):
+                    pass
             _core.delete_state(self._handle, self._sid)
         except _core.error:
             self._new_session()  # a session that could not be deleted is left behind, unused
