@@ -116,10 +116,9 @@ def durable_definition(rules: Iterable[Rule]) -> dict[str, Any]:
     """The durable_rules ruleset (JSON form, no actions) for the rules, one rule per branch.
 
     Each branch's first pattern is the phase fact of its stage, then its positive
-    patterns (`m0`, `m1`, ...) and its negated ones (`n0$not`, ...). One more rule fires
-    on the opening fact of each case and concludes nothing.
+    patterns (`m0`, `m1`, ...) and its negated ones (`n0$not`, ...).
     """
-    ruleset: dict[str, Any] = {_OPENER: {"all": [{"o": {"t": "opening"}}]}}
+    ruleset: dict[str, Any] = {}
     for rule in rules:
         for branch in rule.branches:
             patterns: list[dict[str, Any]] = [{"p": {"$and": [{"t": "phase"}, {"k": rule.stage}]}}]
@@ -127,6 +126,12 @@ def durable_definition(rules: Iterable[Rule]) -> dict[str, Any]:
             patterns += [{f"n{i}$not": p.to_durable()} for i, p in enumerate(branch.negatives)]
             ruleset[branch.engine_name] = {"all": patterns}
     return ruleset
+
+
+def engine_ruleset(rules: Iterable[Rule]) -> dict[str, Any]:
+    """What the engine registers: the rules, and the rule that fires on each case's
+    opening fact and concludes nothing."""
+    return {_OPENER: {"all": [{"o": {"t": "opening"}}]}, **durable_definition(rules)}
 
 
 class DurableBackend:
@@ -182,7 +187,7 @@ class DurableBackend:
         self._answer_json: dict[Fact, str | None] = {}
         self._messages: dict[str, dict[str, Any]] = {}
         with _CORE_LOCK:
-            self._handle = _core.create_ruleset(self.name, json.dumps(durable_definition(self.rules)))
+            self._handle = _core.create_ruleset(self.name, json.dumps(engine_ruleset(self.rules)))
             self._new_session()
 
     def _new_session(self) -> None:
