@@ -4,9 +4,10 @@ durable_rules 2.0.28 is a C core (`durable_rules_engine`) under a thin Python wr
 (`durable/engine.py`: Host, Ruleset, Closure, Promise). This module drives the C core
 directly, with the calls the wrapper makes for a synchronous action and in the same
 order (assert; `start_action_for_state`; the action; `complete_and_start_action`), so
-the rules fire in exactly the order they did through the wrapper. Why: through the
-wrapper a case took ~1.3 ms, against ~0.35 ms here, for the same ~31 firings (measured
-side by side, docs/performance.md). What the wrapper does per firing that is left out:
+the rules fire in exactly the order they did through the wrapper. Why: the rules of a
+case took ~1.7 ms through the wrapper and ~0.9 ms here, for the same ~31 firings
+(measured side by side, docs/performance.md). What the wrapper does per firing that is
+left out:
 
 - a Closure and Content objects, two `datetime` calls and a Promise;
 - `update_state` with the session state JSON-encoded (~70 µs a case): our actions never
@@ -24,8 +25,8 @@ case and their parsed form is cached. Two defects of durable_rules 2.0.28 shape 
 (tests/test_durable_memory.py runs the engine under valgrind, and a fresh process
 through the crash, to keep both out):
 
-- Sessions are not emptied by retracting their facts, although that is ~0.3 ms a case
-  faster: retracting a fact that took part in a completed firing follows a stale
+- Sessions are not emptied by retracting their facts, although that was ~0.35 ms a
+  case faster (a fresh session alone costs ~0.25 ms): retracting a fact that took part in a completed firing follows a stale
   pointer to the freed action frame (`deleteMessageFromFrame`), which now and then
   aborted a `batch` worker.
 - The C core leaves a new session's action context uninitialised until an action has
