@@ -26,9 +26,9 @@ case and their parsed form is cached. Two defects of durable_rules 2.0.28 shape 
 through the crash, to keep both out):
 
 - Sessions are not emptied by retracting their facts, although that was ~0.35 ms a
-  case faster (a fresh session alone costs ~0.25 ms): retracting a fact that took part in a completed firing follows a stale
-  pointer to the freed action frame (`deleteMessageFromFrame`), which now and then
-  aborted a `batch` worker.
+  case faster (a fresh session alone costs ~0.25 ms): retracting a fact that took
+  part in a completed firing follows a stale pointer to the freed action frame
+  (`deleteMessageFromFrame`), which now and then aborted a `batch` worker.
 - The C core leaves a new session's action context uninitialised until an action has
   been started on it, and `delete_state` frees that context: deleting a session on
   which no action ever started (a fresh process whose first case the engine refuses)
