@@ -90,9 +90,14 @@ CASES = 250  # ~40 s under valgrind on a 2-core machine
 
 
 def _core_errors(report: Path) -> list[str]:
-    """The errors valgrind reported whose stack has a frame in the durable_rules C core."""
+    """The memory errors valgrind reported whose stack has a frame in the durable_rules C
+    core. Leaks are not asked for, and not counted: at exit the interpreter does not free
+    what module initialisation interned (on Python 3.12, 1,169 bytes under the module's
+    init), and memory over many cases is measured by the benchmark instead."""
     found = []
     for error in ET.parse(report).getroot().iter("error"):
+        if (error.findtext("kind") or "").startswith("Leak_"):
+            continue
         objects = [obj.text or "" for obj in error.iter("obj")]
         if any("durable_rules_engine" in obj for obj in objects):
             functions = [fn.text or "?" for fn in error.iter("fn")][:4]
@@ -105,7 +110,7 @@ def _core_errors(report: Path) -> list[str]:
 def test_the_c_core_makes_no_invalid_memory_access(tmp_path: Path) -> None:
     report = tmp_path / "memcheck.xml"
     run = subprocess.run(
-        ["valgrind", "--tool=memcheck", "--error-limit=no", "--xml=yes", f"--xml-file={report}",
+        ["valgrind", "--tool=memcheck", "--error-limit=no", "--leak-check=no", "--xml=yes", f"--xml-file={report}",
          sys.executable, "-c", WORKLOAD, str(ROOT), str(CASES)],
         capture_output=True, text=True, timeout=900,
         env={**os.environ, "PYTHONMALLOC": "malloc"},  # so that valgrind sees every allocation
