@@ -332,7 +332,7 @@ def _case_error(error: jsonschema.ValidationError, where: str, knowledge: Knowle
         question = str(location[1])
         return CaseError(where, path, _describe_value(error.instance), expected_text(question, knowledge))
     if error.validator == "type" and not location:
-        return CaseError(where, "$", f"the case is {_describe_value(error.instance)}",
+        return CaseError(where, "$", f"the case is {_short_repr(error.instance)}",
                          "an object with 'format' and 'answers'")
     return CaseError(where, path, error.message)
 
@@ -340,10 +340,12 @@ def _case_error(error: jsonschema.ValidationError, where: str, knowledge: Knowle
 def _describe_value(value: Any) -> str:
     if value is None:
         return "null is not an answer (leave an unanswered question out)"
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} is not allowed"
+    return f"{_short_repr(value)} is not allowed"
+
+
+def _short_repr(value: Any) -> str:
+    text = "null" if value is None else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def expected_text(question: str, knowledge: Knowledge) -> str:

@@ -359,6 +359,16 @@ def test_empty_case_file_error_does_not_talk_about_unanswered_questions(
     assert "unanswered question" not in result.stderr
 
 
+@pytest.mark.parametrize(("data", "shown"), [(b"42\n", "42"), (b"not json\n", "'not json'"), (b"[1]\n", "[1]")])
+def test_a_case_that_is_not_an_object_is_named_in_a_sentence(
+    runner: CliRunner, tmp_path: Path, data: bytes, shown: str
+) -> None:
+    path = write(tmp_path, data)
+    result = assess(runner, path)
+    assert_input_error(result, str(path), ("object",))
+    assert f"$: the case is {shown}; expected an object with 'format' and 'answers'" in result.stderr
+
+
 @pytest.mark.parametrize("position", ["document", "answers"])
 def test_yaml_python_tag_is_refused_without_running_the_command(tmp_path: Path, position: str) -> None:
     # A real process: output of a command run by the loader would reach the real stdout.
