@@ -190,9 +190,16 @@ def _summary(knowledge: Knowledge) -> str:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: Click's own handling, except that Ctrl-C exits with the
+    documented 130 (Click's standalone mode says "Aborted!" and exits 1)."""
     try:
-        cli.main(prog_name="itb-triage", standalone_mode=True)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted", err=True)
+        status = cli.main(prog_name="itb-triage", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("interrupted", err=True)  # Click has already ended the ^C line
         sys.exit(int(ExitStatus.INTERRUPTED))
+    except click.ClickException as exc:  # usage errors: Click's message, status 2
+        exc.show()
+        sys.exit(exc.exit_code)
+    # Without standalone mode, Click returns the status of `ctx.exit` (--help, --version)
+    # instead of exiting; the commands themselves exit through sys.exit or return None.
+    sys.exit(status if isinstance(status, int) else 0)

@@ -28,6 +28,8 @@ from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
 
 from .conftest import DATA, VIGNETTES, vignette
 
+ROOT = Path(__file__).resolve().parent.parent
+
 RESULT_SCHEMA = Path(__file__).resolve().parents[1] / "knowledge" / "schemas" / "result.schema.json"
 CLASSIC = vignette(DATA / "vignettes" / "v01_classic.json")["case"]
 CITATION = re.compile(r"\[(\d+)\]")
@@ -421,3 +423,19 @@ def test_assess_help_documents_the_exit_statuses(runner: CliRunner) -> None:
     ):
         assert phrase in text
     assert "text|markdown|json" in text
+
+
+@pytest.mark.parametrize(("args", "status", "start"), [
+    (["--version"], ExitStatus.OK, "itb-triage "),
+    (["--help"], ExitStatus.OK, "Usage: itb-triage"),
+    (["no-such-command"], ExitStatus.INPUT_ERROR, ""),
+    (["assess", "--format", "xml", "examples/classic.yaml"], ExitStatus.INPUT_ERROR, ""),
+], ids=["version", "help", "unknown-command", "bad-option"])
+def test_the_program_exits_with_the_documented_status(args: list[str], status: int, start: str) -> None:
+    # The console script, not CliRunner: its entry point handles exits itself (see cli/main.py).
+    program = str(Path(sys.executable).with_name("itb-triage"))
+    run = subprocess.run([program, *args], capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
+    assert run.returncode == status, run.stderr
+    assert run.stdout.startswith(start)
+    assert ("Error:" in run.stderr) == (status != ExitStatus.OK)
+    assert "Traceback" not in run.stderr
