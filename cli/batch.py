@@ -207,7 +207,9 @@ def _in_workers(items: Iterable[Item], critical: bool, jobs: int) -> Iterator[Do
         _fail("a worker process died (a crash in the rule engine: please report it with the input)",
               ExitStatus.ENGINE_FAILURE)
     finally:
-        pool.shutdown(wait=not pending, cancel_futures=True)
+        # Waiting lets the chunks being assessed finish (a fraction of a second) and the
+        # pool's threads close their pipes: left running at exit, they print a traceback.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- the command --------------------------------------------------------------------
@@ -276,7 +278,7 @@ def batch(source: str, target: str, jobs: int, critical: bool) -> None:
 
     Exit status 0 if every case was assessed; 2 if any case failed (its record holds
     the error), if IN cannot be read or FILE cannot be written; 3 for invalid
-    knowledge.
+    knowledge; 4 if a worker process died; 130 if interrupted.
     """
     with contextlib.ExitStack() as stack:
         items, total = _open_input(source, stack)

@@ -11,8 +11,11 @@ durable_rules session id used again from case to case.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +285,43 @@ def test_jobs_2_in_a_real_process_gives_the_same_bytes_as_one_process(tmp_path: 
     assert two.stdout == one.stdout
     assert two.stderr == one.stderr
     assert len(one.stdout.splitlines()) == len(lines)
+
+
+
+def _start_long_batch(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """`batch --jobs 2` on enough cases to take seconds, in its own process group, once
+    it has written its first records."""
+    source, output = tmp_path / "cases.jsonl", tmp_path / "out.jsonl"
+    source.write_text(jsonl(*CASES * 300), encoding="utf-8")
+    program = str(Path(sys.executable).with_name("itb-triage"))
+    child = subprocess.Popen([program, "batch", "--jobs", "2", "-o", str(output), *args, str(source)],
+                             stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while (not output.exists() or output.stat().st_size == 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return child, output
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_jobs_2_with_status_130_and_one_line(tmp_path: Path) -> None:
+    child, _output = _start_long_batch(tmp_path)
+    os.killpg(child.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == ExitStatus.INTERRUPTED
+    assert stderr.decode().split() == ["interrupted"]  # no traceback from the pool's threads
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the workers through /proc")
+def test_a_worker_that_dies_is_status_4_and_one_line(tmp_path: Path) -> None:
+    child, _output = _start_long_batch(tmp_path)
+    workers = Path(f"/proc/{child.pid}/task/{child.pid}/children").read_text().split()
+    os.kill(int(workers[0]), signal.SIGKILL)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == ExitStatus.ENGINE_FAILURE
+    assert stderr.decode().splitlines() == [
+        "itb-triage: error: a worker process died (a crash in the rule engine: please report it with the input)"
+    ]
 
 
 # --- what makes it fast, without changing a byte ------------------------------------
