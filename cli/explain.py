@@ -24,7 +24,8 @@ from itb_triage.engine.session import Triage
 from itb_triage.engine.whatif import WhatIf, what_if
 from itb_triage.engine.whynot import PatternCheck, RuleCheck, WhyNot, WhyNotAnalysis, parse_targets
 
-from .reasoning import Citations, answer_text, fact_label, printable, status_words
+from .reasoning import Citations, answer_text, fact_label, status_words
+from .render import printable
 
 FORMATS = ("text", "json")
 KIND_HEADINGS = {

@@ -6,7 +6,6 @@ why-not rule or the plan cites are numbered after them, in order of first use.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,14 +23,6 @@ FACT_WORDS = {
     "recommend": "recommend",
     "avoid": "avoid",
 }
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """A case's own text shown in a terminal: no escape sequences, no line breaks."""
-    return _CONTROL.sub("?", text)
 
 
 class Citations:

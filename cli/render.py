@@ -39,13 +39,13 @@ GRADE_WORDS = {
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """A case's own text shown in a terminal: no escape sequences, no line breaks."""
     return _CONTROL.sub("?", text)
 
 
 def _title(result: Result, width: int) -> str:
-    title = f"ITB triage: {_printable(result.case_id)}" if result.case_id else "ITB triage"
+    title = f"ITB triage: {printable(result.case_id)}" if result.case_id else "ITB triage"
     return title if len(title) <= width else title[: width - 3] + "..."
 
 
