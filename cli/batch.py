@@ -117,31 +117,38 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 
 
 def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
-    """The output lines of a chunk of cases (each a result or an error record)."""
+    """The output lines of a chunk of cases (each a result or an error record).
+
+    The chunk's readable cases are assessed together (`Triage.assess_many`: they share
+    durable_rules sessions, with the results `assess` gives each alone).
+    """
     from itb_triage.engine import CaseError, EngineError
     from itb_triage.engine.result import compact_json
 
-    lines: list[str] = []
-    failed = 0
+    problems: list[str | None] = []  # None: the case was read, and is in `cases`
+    cases = []
     for item in chunk:
-        head = f'{{"{item.key}":{json.dumps(item.label)},'
         problem = item.problem
-        if problem is None and item.data is not None:
+        if problem is None:
             try:
-                case = triage.read_case(item.data, item.where)
+                cases.append(triage.read_case(item.data or b"", item.where))
             except CaseError as exc:
                 problem = exc.one_line()
             except Exception as exc:  # one odd case must not stop the other 99,999
                 # A reader bug (assess shows a traceback for it): this case's record says so.
                 problem = f"{item.where}: cannot read the case file: {type(exc).__name__}: {exc}"
-            else:
-                try:
-                    result = triage.assess(case, critical=critical)
-                except EngineError as exc:
-                    problem = f"{item.where}: the rule engine failed: {exc}"
-                else:
-                    lines.append(f'{head}"result":{compact_json(result)}}}\n')
-                    continue
+        problems.append(problem)
+    results = iter(triage.assess_many(cases, critical=critical))
+    lines: list[str] = []
+    failed = 0
+    for item, problem in zip(chunk, problems, strict=True):
+        head = f'{{"{item.key}":{json.dumps(item.label)},'
+        if problem is None:
+            result = next(results)
+            if not isinstance(result, EngineError):
+                lines.append(f'{head}"result":{compact_json(result)}}}\n')
+                continue
+            problem = f"{item.where}: the rule engine failed: {result}"
         failed += 1
         lines.append(f'{head}"error":{json.dumps(problem)}}}\n')
     # Every line is ASCII JSON (other characters are \u escapes, lone surrogates from
