@@ -162,7 +162,7 @@ def validate(knowledge_dir: Path | None, rules_dir: Path | None) -> None:
     from itb_triage.engine import KnowledgeError, load_knowledge
 
     try:
-        knowledge = load_knowledge(knowledge_dir, rules_dir)
+        knowledge = load_knowledge(knowledge_dir, rules_dir, use_cache=False)
     except KnowledgeError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
