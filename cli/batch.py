@@ -85,9 +85,9 @@ def _stderr_is_terminal() -> bool:
 # --- reading ------------------------------------------------------------------------
 
 
-def _lines(stream: IO[bytes], name: str) -> Iterator[Item]:
-    """One item per non-blank line of a JSONL stream, numbered from 1."""
-    for number, line in enumerate(stream, start=1):
+def _lines(stream: IO[bytes], name: str, first: int = 1) -> Iterator[Item]:
+    """One item per non-blank line of a JSONL stream, numbered from `first`."""
+    for number, line in enumerate(stream, start=first):
         if line.strip():
             yield Item("line", number, f"{name}:{number}", line.rstrip(b"\r\n"), size=len(line))
 
@@ -97,12 +97,12 @@ def _case_files(folder: Path) -> list[str]:
     return sorted(e.name for e in os.scandir(folder) if e.name.endswith(CASE_SUFFIXES) and not e.is_dir())
 
 
-def _folder(folder: Path, names: list[str]) -> Iterator[Item]:
-    """One item per case file of a folder."""
+def _folder(folder: Path, names: list[str], at: Path | None = None) -> Iterator[Item]:
+    """One item per case file of a folder (read from `at`, when given, but named in `folder`)."""
     for name in names:
         path = folder / name
         try:
-            yield Item("file", name, str(path), path.read_bytes())
+            yield Item("file", name, str(path), ((at or folder) / name).read_bytes())
         except OSError as exc:
             yield Item("file", name, str(path), None, f"{path}: cannot read the case file: {exc.strerror or exc}")
 
@@ -275,7 +275,12 @@ def _no_length() -> Iterator[int]:
 @click.option("--critical", is_flag=True,
               help="Also find each case's critical answers, as `assess --format json` does "
                    "(tens of milliseconds a case).")
-def batch(source: str, target: str, jobs: int, critical: bool) -> None:
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="dask: spread the cases over a Dask cluster (needs itb-triage[dask]; docs/scaling.md).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --engine dask: the scheduler of an existing cluster (tcp://HOST:8786); "
+                   "without it, a local cluster of --jobs workers.")
+def batch(source: str, target: str, jobs: int, critical: bool, engine: str, scheduler: str | None) -> None:
     """Assess many cases: IN is a JSONL file, a folder of case files, or - for stdin.
 
     Writes one JSON line per case, in input order: {"line": N} (or {"file": NAME}
@@ -287,11 +292,18 @@ def batch(source: str, target: str, jobs: int, critical: bool) -> None:
     the error), if IN cannot be read or FILE cannot be written; 3 for invalid
     knowledge; 4 if a worker process died; 130 if interrupted.
     """
+    if scheduler is not None and engine != "dask":
+        _fail("--scheduler needs --engine dask", ExitStatus.INPUT_ERROR)
     with contextlib.ExitStack() as stack:
         items, total = _open_input(source, stack)
         out = _open_output(target, source, stack)
         advance = _progress(total, stack)
-        done = _in_process(items, critical) if jobs == 1 else _in_workers(items, critical, jobs)
+        if engine == "dask":
+            from .dask_batch import in_dask
+
+            done = in_dask(source, items, critical, jobs, scheduler)
+        else:
+            done = _in_process(items, critical) if jobs == 1 else _in_workers(items, critical, jobs)
         cases = failed = 0
         for chunk in done:
             out.write(chunk.data)
