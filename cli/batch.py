@@ -119,8 +119,9 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
     """The output lines of a chunk of cases (each a result or an error record).
 
-    The chunk's readable cases are assessed together (`Triage.assess_many`: they share
-    durable_rules sessions, with the results `assess` gives each alone).
+    The chunk's readable cases are assessed together (`Triage.result_lines`, or
+    `assess_many` for the critical answers): they share durable_rules sessions, and get
+    the results `assess` gives each alone.
     """
     from itb_triage.engine import CaseError, EngineError
     from itb_triage.engine.result import compact_json
@@ -138,7 +139,11 @@ def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
                 # A reader bug (assess shows a traceback for it): this case's record says so.
                 problem = f"{item.where}: cannot read the case file: {type(exc).__name__}: {exc}"
         problems.append(problem)
-    results = iter(triage.assess_many(cases, critical=critical))
+    if critical:
+        results = iter([r if isinstance(r, EngineError) else compact_json(r)
+                        for r in triage.assess_many(cases, critical=True)])
+    else:
+        results = iter(triage.result_lines(cases))
     lines: list[str] = []
     failed = 0
     for item, problem in zip(chunk, problems, strict=True):
@@ -146,7 +151,7 @@ def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
         if problem is None:
             result = next(results)
             if not isinstance(result, EngineError):
-                lines.append(f'{head}"result":{compact_json(result)}}}\n')
+                lines.append(f'{head}"result":{result}}}\n')
                 continue
             problem = f"{item.where}: the rule engine failed: {result}"
         failed += 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .aggregate import aggregate
 from .case import Case, check_case, read_case_text
@@ -11,6 +11,9 @@ from .errors import EngineError
 from .facts import answer_facts
 from .knowledge import Knowledge, load_knowledge
 from .result import Result
+
+if TYPE_CHECKING:
+    from .result_line import ResultLines
 
 
 class Triage:
@@ -21,6 +24,7 @@ class Triage:
 
         self.knowledge = knowledge if knowledge is not None else load_knowledge()
         self._backend = DurableBackend.for_rules(self.knowledge.rules, self.knowledge.version)
+        self._lines: ResultLines | None = None  # made on first use: only batch needs it
 
     def assess(self, case: Case, *, critical: bool = False) -> Result:
         """Run one checked case through the rules.
@@ -58,6 +62,25 @@ class Triage:
                 out.append(exc)
             else:
                 out.append(result)
+        return out
+
+    def result_lines(self, cases: Sequence[Case]) -> list[str | EngineError]:
+        """Each case's `compact_json(assess(case))`, or the EngineError `assess` would
+        raise for it, in order: what `batch` writes, without building the Results."""
+        if self._lines is None:
+            from .result_line import ResultLines
+
+            self._lines = ResultLines(self.knowledge)
+        out: list[str | EngineError] = []
+        fired = self._backend.run_cases([answer_facts(case.answers) for case in cases])
+        for case, firings in zip(cases, fired, strict=True):
+            if isinstance(firings, EngineError):
+                out.append(firings)
+                continue
+            try:
+                out.append(self._lines.line(firings, case.answers, case.id))
+            except EngineError as exc:
+                out.append(exc)
         return out
 
     @property
