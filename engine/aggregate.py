@@ -30,6 +30,7 @@ class Selection:
     Result (`aggregate`) and its batch line (engine/result_line.py) are made from."""
 
     disposition: str
+    headline: str  # the first recommendation's that carries one, else the disposition's
     tier: str | None
     red_flags: tuple[str, ...]
     conditions: tuple[tuple[str, str], ...]  # (condition, its strongest assessment)
@@ -85,19 +86,21 @@ def select(knowledge: Knowledge, firings: list[Firing]) -> Selection:
     avoid = tuple(a for a in knowledge.avoid if a in avoid_ids)
     open_questions = ids("unanswered")
     unanswered = tuple(q for q in knowledge.questions if q in open_questions)
+    leading = [knowledge.recommendations[r] for r in recommendations]
+    headline = next((e["headline"] for e in leading if "headline" in e),
+                    knowledge.dispositions[disposition]["headline"])
     reasons = _key_reasons(firings, disposition, tier)
     # Numbered in the order a reader meets them: flags, advice (with the sources of
     # each position), avoid, reasons, conditions; sources only the trace cites come last.
-    recommendation_entries = [knowledge.recommendations[r] for r in recommendations]
     citations = tuple(dict.fromkeys(c for group in [
         *(knowledge.red_flags[f]["cite"] for f in red_flags),
-        *(c for e in recommendation_entries for c in (e["cite"], *(p["cite"] for p in e.get("positions", [])))),
+        *(c for e in leading for c in (e["cite"], *(p["cite"] for p in e.get("positions", [])))),
         *(knowledge.avoid[a]["cite"] for a in avoid),
         *(r.cite for r in reasons),
         *(knowledge.conditions[c]["cite"] for c, _ in conditions),
         *(f.rule.cite for f in firings),
     ] for c in group))
-    return Selection(disposition, tier, red_flags, conditions, recommendations, withheld, avoid, unanswered,
+    return Selection(disposition, headline, tier, red_flags, conditions, recommendations, withheld, avoid, unanswered,
                      reasons, citations)
 
 
@@ -120,7 +123,7 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
         case_id=case_id,
         answers=answers,
         disposition=disposition,
-        headline=knowledge.dispositions[disposition]["headline"],
+        headline=chosen.headline,
         treatment_tier=tier,
         tier_title=knowledge.tiers[tier]["title"] if tier else None,
         red_flags=tuple(red_flag_entry(f, knowledge.red_flags[f]) for f in chosen.red_flags),
@@ -159,7 +162,7 @@ def citation_entry(ident: str, number: int, entry: Mapping[str, Any]) -> dict[st
 def advice_entry(ident: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     """A recommendation or avoid item as the result carries it: id first, `cite` renamed."""
     out: dict[str, Any] = {"id": ident}
-    out.update({k: v for k, v in entry.items() if k not in ("id", "cite")})
+    out.update({k: v for k, v in entry.items() if k not in ("id", "cite", "headline")})
     out["citations"] = list(entry["cite"])
     return out
 

@@ -43,7 +43,9 @@ class ResultLines:
         self._recommendations = {r: _encode(advice_entry(r, e)) for r, e in k.recommendations.items()}
         self._avoid = {a: _encode(advice_entry(a, e)) for a, e in k.avoid.items()}
         self._withheld = {r: _encode(withheld_entry(r)) for r in k.recommendations}
-        self._headlines = {d: _encode(e["headline"]) for d, e in k.dispositions.items()}
+        self._headlines = {text: _encode(text) for text in
+                           [*(e["headline"] for e in k.dispositions.values()),
+                            *(e["headline"] for e in k.recommendations.values() if "headline" in e)]}
         self._questions = {q: _encode(q) for q in k.questions}
         self._citations: dict[str, tuple[str, str]] = {}
         marker = f'"number":{_NUMBER},'
@@ -72,7 +74,7 @@ class ResultLines:
         citations = self._citations
         parts += [
             ',"disposition":', _encode(chosen.disposition),
-            ',"headline":', self._headlines[chosen.disposition],
+            ',"headline":', self._headlines[chosen.headline],
             ',"treatment_tier":', _encode(chosen.tier),
             ',"red_flags":[', ",".join([self._red_flags[f] for f in chosen.red_flags]),
             '],"conditions":[', ",".join([self._conditions[c] for c in chosen.conditions]),
