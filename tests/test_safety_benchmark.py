@@ -236,9 +236,12 @@ def test_each_independent_vignette_is_a_valid_case_that_names_its_source(
     assert doc["id"] == doc["case"]["id"] == path.stem
     assert len(doc["source"]) > 20 and doc["story"]
     try:
-        triage.read_case(json.dumps(doc["case"]).encode(), str(path))
+        case = triage.read_case(json.dumps(doc["case"]).encode(), str(path))
     except CaseError as exc:
         pytest.fail(exc.one_line())
+    # The README promises every screening question that applies is answered: a new one
+    # in the knowledge needs an answer here, from the case's story.
+    assert triage.assess(case).unanswered_screening == ()
     accepted = doc["expect"]["disposition"]
     assert accepted and set(accepted) <= set(knowledge.dispositions)
     assert set(doc["expect"].get("treatment_tier", [])) <= {None, *knowledge.tiers}
