@@ -32,6 +32,7 @@ import io
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -479,6 +480,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from run import machine
 
     info = machine()
+    # The page being rewritten is not a local change to the program it measures.
+    status = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"], capture_output=True, text=True,
+                            check=False).stdout.splitlines()
+    page_path = str(args.output.resolve().relative_to(ROOT)) if args.output.resolve().is_relative_to(ROOT) else ""
+    if all(line[3:] == page_path for line in status):
+        info["itb-triage"] = info["itb-triage"].replace(" (with local changes)", "")
     about = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{info['CPU']}, {info['cores']}, {info['RAM']}, {info['OS']}, Python {info['Python']}",
