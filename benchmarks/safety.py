@@ -39,10 +39,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from triage_metrics import EMERGENCY, CaseOutcome, Metrics, Rate, metrics, outcome
+
+if TYPE_CHECKING:
+    from itb_triage.engine import Triage
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {
@@ -65,7 +68,7 @@ def load_cases(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
     return [(path, json.loads(path.read_text(encoding="utf-8"))) for path in sorted(folder.glob("*.json"))]
 
 
-def assess_cases(triage: Any, cases: Sequence[tuple[Path, dict[str, Any]]]) -> list[CaseOutcome]:
+def assess_cases(triage: Triage, cases: Sequence[tuple[Path, dict[str, Any]]]) -> list[CaseOutcome]:
     """Each case as `itb-triage assess --format json` sees it: bytes in, the contract's JSON out."""
     from itb_triage.cli.render import render_json
 
