@@ -35,4 +35,5 @@ def test_a_record_only_question_is_really_read_by_no_rule(knowledge: Knowledge) 
 
 def test_the_check_can_fail(knowledge: Knowledge) -> None:
     """The reader sees real answer patterns: the classic ITBS questions are read."""
-    assert {"worse_downhill", "pain_locations", "trend", "pain_severity", "foam_rolling_worsened"} <= _read_by_rules(knowledge)
+    expected = {"worse_downhill", "pain_locations", "trend", "pain_severity", "foam_rolling_worsened"}
+    assert expected <= _read_by_rules(knowledge)
