@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -83,11 +82,6 @@ def test_ottawa_knee_rule_positive_after_injury_is_seen_the_same_day(
     assert at_least_same_day(knowledge, result.disposition), result.disposition
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the rules encode the Ottawa age (55+) but not the Pittsburgh age bands (under 12, over 50): "
-    "a fall at 52 or at 11 is sent within days (issue 17's report; for the rule authors to judge)",
-)
 @EXAMPLES
 @given(case=pittsburgh_positive())
 def test_pittsburgh_knee_rule_positive_after_injury_is_seen_the_same_day(
