@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .durable_backend import Firing
 from .errors import EngineError
+from .firing import Firing
 from .knowledge import Knowledge
 from .result import KeyReason, Result, TraceStep
 
