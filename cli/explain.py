@@ -14,15 +14,25 @@ from typing import Any
 
 import click
 
-from itb_triage.engine.case import Case
-from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
-from itb_triage.engine.critical import range_text
-from itb_triage.engine.derivations import Derivation, Explanation, Node, explain
-from itb_triage.engine.knowledge import Knowledge
-from itb_triage.engine.result import Result
-from itb_triage.engine.triage import Triage
-from itb_triage.engine.whatif import WhatIf, what_if
-from itb_triage.engine.whynot import PatternCheck, RuleCheck, WhyNot, WhyNotAnalysis, parse_targets
+from itb_triage.engine import (
+    NOT_A_MEDICAL_DEVICE,
+    Case,
+    Derivation,
+    Explanation,
+    Knowledge,
+    Node,
+    PatternCheck,
+    Result,
+    RuleCheck,
+    Triage,
+    WhatIf,
+    WhyNot,
+    WhyNotAnalysis,
+    explain,
+    parse_targets,
+    range_text,
+    what_if,
+)
 
 from .reasoning import Citations, answer_text, fact_label, status_words
 from .render import printable
