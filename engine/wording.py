@@ -1,8 +1,8 @@
-"""The English the engine writes into its explanations, in one place.
+"""Rule patterns, comparisons and number intervals in words, for every explanation.
 
-Comparison words, number intervals and rule patterns in words. `explain`, why-not and
-the report all say these things the same way because they all come from here; the
-renderers (cli/) decide only where the words go.
+`explain`, why-not, the critical answers and the report say these the same way because
+they all take them from here. (The sentences of a why-not summary or a derivation note
+are written where they are decided, in whynot.py and derivations.py.)
 """
 
 from __future__ import annotations
