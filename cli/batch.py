@@ -123,8 +123,7 @@ def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
     `assess_many` for the critical answers): they share durable_rules sessions, and get
     the results `assess` gives each alone.
     """
-    from itb_triage.engine import CaseError, EngineError
-    from itb_triage.engine.result import compact_json
+    from itb_triage.engine import CaseError, EngineError, compact_json
 
     problems: list[str | None] = []  # None: the case was read, and is in `cases`
     cases = []

@@ -1,10 +1,8 @@
-"""From the quiet network to one result: the few non-monotonic choices, in one place.
+"""From the quiet network to one result.
 
-- The most urgent disposition any rule concluded wins (ladder order in ladder.yaml).
-- The tier is the highest rung concluded, and none when treatment waits for a clinician.
-- Each condition keeps its strongest assessment (likely > suspected > possible > unlikely).
-- Something to avoid is never also recommended: the avoid item wins, and the withheld
-  recommendation is listed with the reason.
+The choices between conclusions (the most urgent disposition wins, and the rest) are
+the merge policy of engine/merge.py; here they are applied (`select`), and the
+knowledge each listed id stands for is looked up, in the orders a reader meets them.
 """
 
 from __future__ import annotations
@@ -13,13 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .durable_backend import Firing
 from .errors import EngineError
+from .firing import Firing
 from .knowledge import Knowledge
-from .result import Reason, Result, TraceStep
+from .merge import Merged, treatment_waits
+from .result import KeyReason, Result, TraceStep
 from .rulebase import Rule
 
-ASSESSMENT_STRENGTH = ("likely", "suspected", "possible", "unlikely")
 # Listing order: what must be ruled out first, then the rest by strength.
 ASSESSMENT_LISTING = ("suspected", "likely", "possible", "unlikely")
 
@@ -54,26 +52,18 @@ def select(knowledge: Knowledge, firings: list[Firing]) -> Selection:
     def ids(kind: str) -> set[str]:
         return by_kind.get(kind, set())
 
-    dispositions = ids("disposition")
-    if not dispositions:
+    merged = Merged.of(knowledge, concluded)
+    disposition = merged.disposition
+    if disposition is None:
         raise EngineError("no rule concluded a disposition")
-    disposition = min(dispositions, key=knowledge.disposition_rank)
-
     tier: str | None = None
-    if not knowledge.dispositions[disposition]["treatment_waits"]:
-        tiers = ids("tier")
-        if not tiers:
+    if not treatment_waits(knowledge, disposition):
+        tier = merged.tier
+        if tier is None:
             raise EngineError(f"no rule concluded a treatment tier for disposition '{disposition}'")
-        tier = max(tiers, key=knowledge.tier_rung)
+    assessments = merged.assessments
 
-    assessments: dict[str, str] = {}
-    for fact in concluded:
-        if fact.kind == "condition":
-            best = assessments.get(fact.id)
-            if best is None or ASSESSMENT_STRENGTH.index(str(fact.value)) < ASSESSMENT_STRENGTH.index(best):
-                assessments[fact.id] = str(fact.value)
-
-    avoid_ids = ids("avoid")
+    avoid_ids = merged.avoided
     recommended = ids("recommend")
     raised = ids("red_flag")
     red_flags = tuple(f for f in knowledge.red_flags if f in raised)
@@ -132,7 +122,7 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
         avoid=tuple(advice_entry(a, knowledge.avoid[a]) for a in chosen.avoid),
         withheld=tuple(withheld_entry(r) for r in chosen.withheld),
         unanswered_screening=chosen.unanswered,
-        reasons=tuple(Reason(r.id, r.because, r.cite) for r in chosen.reasons),
+        reasons=tuple(KeyReason(r.id, r.because, r.cite) for r in chosen.reasons),
         citations=tuple(citation_entry(c, n, knowledge.citations[c]) for n, c in enumerate(chosen.citations, start=1)),
         trace=trace,
         knowledge_version=knowledge.version,

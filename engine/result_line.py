@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from .aggregate import (
-    ASSESSMENT_STRENGTH,
     advice_entry,
     citation_entry,
     condition_entry,
@@ -24,8 +23,9 @@ from .aggregate import (
     withheld_entry,
 )
 from .contract import NOT_A_MEDICAL_DEVICE, RESULT_FORMAT
-from .durable_backend import Firing
+from .firing import Firing
 from .knowledge import Knowledge
+from .merge import ASSESSMENT_STRENGTH
 from .result import TraceStep, _encode, _fact_text
 
 _NUMBER = -7  # a citation number no entry has, replaced by each case's number

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from itb_triage.engine import EngineError, Triage
-from itb_triage.engine.durable_backend import GROUP_SIZE, DurableBackend, Firing, _Grouped
+from itb_triage.engine.durable_backend import GROUP_SIZE, DurableBackend, _Grouped
 from itb_triage.engine.facts import Fact, answer_facts
+from itb_triage.engine.firing import Firing
 from itb_triage.engine.patterns import Pattern
 from itb_triage.engine.result import compact_json
 from itb_triage.engine.rulebase import Branch, Rule

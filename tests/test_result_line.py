@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 
 from itb_triage.engine import EngineError, Triage
 from itb_triage.engine.aggregate import aggregate
-from itb_triage.engine.durable_backend import Firing
 from itb_triage.engine.facts import answer_facts
+from itb_triage.engine.firing import Firing
 from itb_triage.engine.result import compact_json
 from itb_triage.engine.result_line import ResultLines
 
