@@ -80,6 +80,7 @@ class _LazyGroup(click.Group):
         "explain": "explain:explain_command",
         "interview": "interview:interview",
         "report": "report:report_command",
+        "serve": "serve:serve",
         "sessions": "interview:sessions",
     }
 

@@ -6,7 +6,6 @@ tests compare whole outputs at a fixed width. Colour is the caller's choice.
 
 from __future__ import annotations
 
-import json
 import re
 import textwrap
 from collections.abc import Iterable, Mapping
@@ -51,7 +50,7 @@ def _title(result: Result, width: int) -> str:
 
 def render_json(result: Result) -> str:
     """The contract's JSON, stable byte for byte for the same answers."""
-    return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+    return result.to_json_text()
 
 
 def _refs(result: Result, citations: Iterable[str]) -> str:

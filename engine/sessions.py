@@ -100,7 +100,9 @@ class SessionStore:
     def new(self, state: InterviewState, knowledge_version: str, case_id: str | None = None) -> SessionRecord:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         now = _now()
-        return SessionRecord(f"{stamp}-{secrets.token_hex(2)}", state, now, now, knowledge_version, case_id)
+        # 64 random bits: the browser (`serve`) opens a saved interview by its id, so an
+        # id must not be guessable from its time stamp.
+        return SessionRecord(f"{stamp}-{secrets.token_hex(8)}", state, now, now, knowledge_version, case_id)
 
     def path(self, session_id: str) -> Path:
         if not session_id or "/" in session_id or session_id.startswith("."):
