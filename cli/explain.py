@@ -1,7 +1,7 @@
 """`itb-triage explain`: how each conclusion was reached, why something was not, and what if.
 
 The command only reads the case and picks the renderer; the reasoning lives in the
-engine (engine/explain.py, whynot.py, whatif.py, critical.py). `review` takes a checked
+engine (engine/derivations.py, whynot.py, whatif.py, critical.py). `review` takes a checked
 Case, so a case from elsewhere (an interview session) can be explained the same way.
 """
 
@@ -17,10 +17,10 @@ import click
 from itb_triage.engine.case import Case
 from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
 from itb_triage.engine.critical import range_text
-from itb_triage.engine.explain import Derivation, Explanation, Node, explain
+from itb_triage.engine.derivations import Derivation, Explanation, Node, explain
 from itb_triage.engine.knowledge import Knowledge
 from itb_triage.engine.result import Result
-from itb_triage.engine.session import Triage
+from itb_triage.engine.triage import Triage
 from itb_triage.engine.whatif import WhatIf, what_if
 from itb_triage.engine.whynot import PatternCheck, RuleCheck, WhyNot, WhyNotAnalysis, parse_targets
 

@@ -19,7 +19,7 @@ from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
     from itb_triage.engine.interview import Interview
-    from itb_triage.engine.sessions import SessionRecord, SessionStore
+    from itb_triage.engine.interview_store import SessionRecord, SessionStore
 
 WIDTH = 80
 COMMANDS = (
@@ -57,7 +57,7 @@ class _Session:
         self.saving = True
 
     def save(self) -> None:
-        from itb_triage.engine.sessions import SessionError
+        from itb_triage.engine.interview_store import SessionError
 
         if not self.saving:
             return
@@ -188,7 +188,7 @@ def _load_session(store: SessionStore, resume: str | None, interview_factory: An
                   answers_file: str | None, version: str) -> _Session:
     from itb_triage.engine import CaseError
     from itb_triage.engine.interview import InterviewState
-    from itb_triage.engine.sessions import SessionError
+    from itb_triage.engine.interview_store import SessionError
 
     if resume is not None:
         try:
@@ -257,8 +257,8 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
     (exit status 130) and prints how to resume.
     """
     from itb_triage.engine.interview import Interview
+    from itb_triage.engine.interview_store import SessionStore
     from itb_triage.engine.relevance import Relevance
-    from itb_triage.engine.sessions import SessionStore
 
     from .main import _triage
 
@@ -338,7 +338,7 @@ def sessions() -> None:
 @sessions.command("list")
 def sessions_list() -> None:
     """Saved interviews, oldest first."""
-    from itb_triage.engine.sessions import SessionStore
+    from itb_triage.engine.interview_store import SessionStore
 
     store = SessionStore()
     records, problems = store.records()
@@ -356,7 +356,7 @@ def sessions_list() -> None:
 @click.argument("session_id", metavar="ID")
 def sessions_show(session_id: str) -> None:
     """The answers of one saved interview."""
-    from itb_triage.engine.sessions import SessionError, SessionStore
+    from itb_triage.engine.interview_store import SessionError, SessionStore
 
     from .main import _triage
 
@@ -381,7 +381,7 @@ def sessions_show(session_id: str) -> None:
 @click.argument("session_id", metavar="ID")
 def sessions_delete(session_id: str) -> None:
     """Delete one saved interview."""
-    from itb_triage.engine.sessions import SessionError, SessionStore
+    from itb_triage.engine.interview_store import SessionError, SessionStore
 
     try:
         SessionStore().delete(session_id)

@@ -20,7 +20,7 @@ _EXPORTS = {
     "load_knowledge": "knowledge",
     "Result": "result",
     "Case": "case",
-    "Triage": "session",
+    "Triage": "triage",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .durable_backend import Firing
 from .errors import EngineError
+from .firing import Firing
 from .knowledge import Knowledge
-from .result import Reason, Result, TraceStep
+from .result import KeyReason, Result, TraceStep
 
 ASSESSMENT_STRENGTH = ("likely", "suspected", "possible", "unlikely")
 # Listing order: what must be ruled out first, then the rest by strength.
@@ -125,19 +125,19 @@ def _advice_entry(ident: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _key_reasons(firings: list[Firing], disposition: str, tier: str | None) -> tuple[Reason, ...]:
+def _key_reasons(firings: list[Firing], disposition: str, tier: str | None) -> tuple[KeyReason, ...]:
     """The rules behind the chosen disposition, the tier and any red flag, once each."""
     wanted = {("disposition", disposition)}
     if tier:
         wanted.add(("tier", tier))
-    reasons: dict[str, Reason] = {}
+    reasons: dict[str, KeyReason] = {}
     for firing in firings:
         rule = firing.rule
         if rule.id in reasons:
             continue
         for fact in firing.concluded:
             if fact.kind == "red_flag" or (fact.kind, fact.id) in wanted:
-                reasons[rule.id] = Reason(rule.id, rule.because, rule.cite)
+                reasons[rule.id] = KeyReason(rule.id, rule.because, rule.cite)
                 break
     return tuple(reasons.values())
 

@@ -57,6 +57,7 @@ import durable_rules_engine as _core  # type: ignore[import-not-found]
 
 from .errors import EngineError
 from .facts import Fact
+from .firing import Firing
 from .rulebase import STAGES, PatternIndex, Rule
 
 RULESET = "itb_triage"
@@ -79,16 +80,6 @@ _OPENER = "_opener"
 
 # One lock for every backend: the C core's handle tables are process-wide.
 _CORE_LOCK = threading.RLock()
-
-
-@dataclass(frozen=True)
-class Firing:
-    """One rule firing: which branch, the facts it matched, the facts it concluded."""
-
-    rule: Rule
-    branch: int
-    matched: tuple[Fact, ...]
-    concluded: tuple[Fact, ...]
 
 
 @dataclass

@@ -21,7 +21,7 @@ from .facts import Fact, normalise_number
 from .knowledge import Knowledge
 from .relevance import Analysis, Relevance, relevant_by_condition
 from .result import Result
-from .session import Triage
+from .triage import Triage
 
 URGENT = ("emergency", "same_day")
 YES_NO_SHORTCUTS = {"y": "yes", "n": "no", "u": "unsure"}

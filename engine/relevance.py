@@ -44,7 +44,7 @@ ASSESSMENT_STRENGTH = ("likely", "suspected", "possible", "unlikely")
 
 
 @dataclass(frozen=True)
-class Reason:
+class QuestionReason:
     """Why a question is asked: a rule branch that tests it and what it could conclude."""
 
     rule: Rule
@@ -57,7 +57,7 @@ class Analysis:
     """The relevance of every question for one set of answers."""
 
     statuses: Mapping[Fact, Status]
-    reasons: Mapping[str, tuple[Reason, ...]]
+    reasons: Mapping[str, tuple[QuestionReason, ...]]
 
     def needed(self, question: str) -> bool:
         return bool(self.reasons.get(question))
@@ -118,7 +118,7 @@ class Relevance:
         self._closed = self.closed(answers, skipped)
         statuses = self._statuses(answers, facts)
         wanted = self._wanted(answers, facts, statuses)
-        reasons: dict[str, list[Reason]] = {}
+        reasons: dict[str, list[QuestionReason]] = {}
         for rule, branch in self._branches:
             if self._branch_truth(branch, answers, facts, statuses) is not Truth.UNKNOWN:
                 continue
@@ -130,7 +130,7 @@ class Relevance:
                 if question is not None and question not in answers and question not in self._closed:
                     reasons.setdefault(question, [])
                     if not any(r.rule is rule and r.branch is branch for r in reasons[question]):
-                        reasons[question].append(Reason(rule, branch, goals))
+                        reasons[question].append(QuestionReason(rule, branch, goals))
         return Analysis(statuses, {q: tuple(r) for q, r in reasons.items()})
 
     # --- three-valued evaluation ---------------------------------------------------

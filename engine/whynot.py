@@ -35,8 +35,8 @@ from .critical import (
     search_changes,
     value_order,
 )
+from .derivations import Node, TreeBuilder, pattern_text
 from .errors import QueryError
-from .explain import Node, TreeBuilder, pattern_text
 from .facts import Fact, Value, answer_facts
 from .knowledge import Knowledge
 from .patterns import Pattern

@@ -24,7 +24,7 @@ from itb_triage.cli.main import cli
 from itb_triage.engine import Knowledge, QueryError, Triage
 from itb_triage.engine.case import Case, check_case
 from itb_triage.engine.critical import ChangeSearch, critical_answers, influencing_rules
-from itb_triage.engine.explain import explain
+from itb_triage.engine.derivations import explain
 from itb_triage.engine.facts import Fact
 from itb_triage.engine.patterns import Pattern
 from itb_triage.engine.whatif import changed_case, what_if

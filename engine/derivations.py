@@ -1,4 +1,4 @@
-"""Explanations: for each conclusion of a result, the chain of rule firings behind it.
+"""Derivations (what `explain` shows): for each conclusion of a result, the chain of rule firings behind it.
 
 A conclusion (the disposition, the tier, each red flag, condition, recommendation and
 avoid item) is a tree built from `Result.trace`: the concluded fact, every firing that
