@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from itb_triage.cli.main import cli  # noqa: E402
 from itb_triage.engine import Triage  # noqa: E402
 from itb_triage.engine.interview import Interview, InterviewState  # noqa: E402
-from itb_triage.engine.sessions import SessionStore  # noqa: E402
+from itb_triage.engine.interview_store import SessionStore  # noqa: E402
 from itb_triage.web.app import create_app  # noqa: E402
 from itb_triage.web.security import CSRF_COOKIE, SESSION_COOKIE  # noqa: E402
 

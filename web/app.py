@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from itb_triage import __version__
 from itb_triage.engine import Triage
 from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
-from itb_triage.engine.sessions import SessionStore
+from itb_triage.engine.interview_store import SessionStore
 
 from . import interview_pages, result_pages
 from .api import api_router

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from itb_triage.engine.interview import URGENT, AnswerError, Interview
-from itb_triage.engine.sessions import SessionError, SessionRecord
+from itb_triage.engine.interview_store import SessionError, SessionRecord
 
 from .context import UnknownSession, WebContext
 from .pages import (

@@ -12,7 +12,7 @@ import re
 
 from itb_triage.cli.report import build_report
 from itb_triage.engine import Case, Result, Triage
-from itb_triage.engine.sessions import SessionRecord
+from itb_triage.engine.interview_store import SessionRecord
 
 MEDIA = {
     "html": "text/html; charset=utf-8",

@@ -13,10 +13,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from itb_triage.engine import Case, QueryError, Result
-from itb_triage.engine.explain import explain
+from itb_triage.engine.derivations import explain
 from itb_triage.engine.interview import Interview
 from itb_triage.engine.plan import build_plan
-from itb_triage.engine.sessions import SessionError, SessionRecord
+from itb_triage.engine.interview_store import SessionError, SessionRecord
 from itb_triage.engine.summary import summarise
 from itb_triage.engine.whatif import what_if
 from itb_triage.engine.whynot import why_not
