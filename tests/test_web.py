@@ -20,17 +20,17 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the web extra is not installed")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from itb_triage.cli.main import cli  # noqa: E402
-from itb_triage.engine import Triage  # noqa: E402
-from itb_triage.engine.interview import Interview, InterviewState  # noqa: E402
-from itb_triage.engine.interview_store import SessionStore  # noqa: E402
-from itb_triage.web.app import create_app  # noqa: E402
-from itb_triage.web.security import CSRF_COOKIE, SESSION_COOKIE  # noqa: E402
+from itb_triage.cli.main import cli
+from itb_triage.engine import Triage
+from itb_triage.engine.interview import Interview, InterviewState
+from itb_triage.engine.interview_store import SessionStore
+from itb_triage.web.app import create_app
+from itb_triage.web.security import CSRF_COOKIE, SESSION_COOKIE
 
-from .conftest import DATA, VIGNETTES, vignette  # noqa: E402
-from .webclient import answer, csrf, current_question, start, step, walk  # noqa: E402
+from .conftest import DATA, VIGNETTES, vignette
+from .webclient import answer, csrf, current_question, start, step, walk
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.*"))

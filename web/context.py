@@ -18,8 +18,8 @@ from typing import Any
 
 from itb_triage.engine import Case, Result, Triage
 from itb_triage.engine.interview import Interview, InterviewState
-from itb_triage.engine.relevance import Relevance
 from itb_triage.engine.interview_store import SessionError, SessionRecord, SessionStore
+from itb_triage.engine.relevance import Relevance
 
 # Results with critical answers cost tens of milliseconds; the result page, its report
 # downloads and its why-not/what-if pages ask for the same one. Bounded, so memory stays

@@ -7,7 +7,8 @@ report `itb-triage report` writes. Nothing is decided or worded here.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -15,8 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from itb_triage.engine import Case, QueryError, Result
 from itb_triage.engine.derivations import explain
 from itb_triage.engine.interview import Interview
-from itb_triage.engine.plan import build_plan
 from itb_triage.engine.interview_store import SessionError, SessionRecord
+from itb_triage.engine.plan import build_plan
 from itb_triage.engine.summary import summarise
 from itb_triage.engine.whatif import what_if
 from itb_triage.engine.whynot import why_not
@@ -51,7 +52,7 @@ def _finished(request: Request) -> tuple[WebContext, SessionRecord, Interview, C
 @router.get("/result")
 def result_page(request: Request) -> Response:
     try:
-        ctx, record, interview, case = _finished(request)
+        ctx, record, _, case = _finished(request)
     except NoSession:
         return redirect("/")
     except HTTPException as exc:
@@ -61,10 +62,8 @@ def result_page(request: Request) -> Response:
     result = ctx.result(case)
     if not record.finished:
         record.finished = True
-        try:
+        with contextlib.suppress(SessionError):  # the answers are saved; only the "finished" mark is lost
             ctx.store.save(record)
-        except SessionError:
-            pass  # the answers are saved already; only the "finished" mark is missing
     knowledge = ctx.triage.knowledge
     with ctx.engine():
         explanation = explain(knowledge, result)
@@ -102,7 +101,7 @@ def download(request: Request, fmt: str) -> Response:
 
 
 @router.get("/result/why-not")
-def why_not_page(request: Request, target: str = Query(..., max_length=200)) -> Response:
+def why_not_page(request: Request, target: Annotated[str, Query(max_length=200)]) -> Response:
     """Why the result does not show something: the engine's why-not analysis."""
     try:
         ctx, _, _, case = _finished(request)
@@ -121,7 +120,7 @@ def why_not_page(request: Request, target: str = Query(..., max_length=200)) -> 
 
 
 @router.get("/result/what-if")
-def what_if_page(request: Request, change: list[str] = Query(..., max_length=20)) -> Response:
+def what_if_page(request: Request, change: Annotated[list[str], Query(max_length=20)]) -> Response:
     """The result again with changed answers, through the same engine, and what differs."""
     try:
         ctx, _, _, case = _finished(request)
