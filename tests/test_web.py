@@ -523,12 +523,40 @@ def test_unknown_routes_get_404_in_the_medium_asked(client: Any) -> None:
     assert client.put("/api/assess").status_code == 405
 
 
-def test_the_fhir_routes_are_mounted_only_when_that_adapter_is_installed(client: Any) -> None:
-    import importlib.util
+def test_the_fhir_routes_are_mounted_when_that_adapter_is_installed(
+        triage: Triage, home: Path, monkeypatch: pytest.MonkeyPatch, classic_answers: dict[str, Any]) -> None:
+    """The mount point, with a stand-in for fhir/routes.py: its router is included, over
+    the app's Triage, with the app's HTML report for its cards' links."""
+    import types
 
-    installed = importlib.util.find_spec("itb_triage.fhir") is not None
-    assert client.app.state.fhir_mounted is (installed and importlib.util.find_spec("itb_triage.fhir.routes")
-                                             is not None)
+    from fastapi import APIRouter
+
+    seen: dict[str, Any] = {}
+
+    def fhir_router(given: Triage, *, report: Any) -> APIRouter:
+        seen["triage"], seen["report"] = given, report
+        router = APIRouter()
+        router.add_api_route("/cds-services", lambda: {"services": []})
+        return router
+
+    package = types.ModuleType("itb_triage.fhir")
+    routes = types.ModuleType("itb_triage.fhir.routes")
+    routes.fhir_router = fhir_router  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "itb_triage.fhir", package)
+    monkeypatch.setitem(sys.modules, "itb_triage.fhir.routes", routes)
+    app = create_app(triage, SessionStore())
+    assert app.state.fhir_mounted is True and seen["triage"] is triage
+    assert TestClient(app).get("/cds-services").json() == {"services": []}
+    case = triage.read_case(json.dumps({"format": "itb-case/1", "answers": classic_answers}).encode(), "c")
+    assert seen["report"](triage, case).startswith("<!DOCTYPE html>")
+
+
+def test_without_the_fhir_adapter_the_app_works_alone(client: Any, monkeypatch: pytest.MonkeyPatch,
+                                                      triage: Triage) -> None:
+    monkeypatch.setitem(sys.modules, "itb_triage.fhir", None)  # an import of it fails
+    app = create_app(triage, SessionStore())
+    assert app.state.fhir_mounted is False
+    assert TestClient(app).get("/cds-services").status_code == 404
 
 
 # --- the serve command ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from itb_triage import __version__
-from itb_triage.engine import Triage
+from itb_triage.engine import Case, Triage
 from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
 from itb_triage.engine.interview_store import SessionStore
 
@@ -28,6 +28,7 @@ from . import interview_pages, result_pages
 from .api import api_router
 from .context import WebContext
 from .pages import page
+from .reports import report
 from .security import BodyLimit, Csrf, SecurityHeaders
 
 DESCRIPTION = (
@@ -61,11 +62,12 @@ def create_app(triage: Triage | None = None, store: SessionStore | None = None) 
     app.add_middleware(SecurityHeaders)
 
     app.mount("/static/swagger", StaticFiles(directory=_swagger_files()), name="swagger")
-    app.mount("/static", StaticFiles(packages=[("itb_triage.web", "static")]), name="static")
+    # follow_symlink: a strict editable install links the package's files from the checkout.
+    app.mount("/static", StaticFiles(packages=[("itb_triage.web", "static")], follow_symlink=True), name="static")
     app.include_router(api_router(ctx.triage.knowledge))
     app.include_router(interview_pages.router)
     app.include_router(result_pages.router)
-    app.state.fhir_mounted = mount_fhir(app)
+    app.state.fhir_mounted = mount_fhir(app, ctx)
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     def docs(request: Request) -> Response:
@@ -77,11 +79,12 @@ def create_app(triage: Triage | None = None, store: SessionStore | None = None) 
     return app
 
 
-def mount_fhir(app: FastAPI) -> bool:
+def mount_fhir(app: FastAPI, ctx: WebContext) -> bool:
     """The mount point for the FHIR and CDS Hooks routes (`fhir/routes.py`, issue 16).
 
     Mounted when that adapter is installed; the app works the same without it. This is
-    the one place an adapter imports another (DESIGN.md: `serve` may mount the FHIR routes).
+    the one place an adapter imports another (DESIGN.md: `serve` may mount the FHIR
+    routes). Its cards link to the same HTML report the result page offers.
     """
     try:
         routes = importlib.import_module("itb_triage.fhir.routes")
@@ -89,7 +92,11 @@ def mount_fhir(app: FastAPI) -> bool:
         if exc.name is not None and (exc.name == "itb_triage.fhir" or exc.name.startswith("itb_triage.fhir.")):
             return False
         raise
-    app.include_router(routes.router)
+
+    def html_report(triage: Triage, case: Case) -> str:
+        return report(triage, case, ctx.result(case), "html")[0]
+
+    app.include_router(routes.fhir_router(ctx.triage, report=html_report))
     return True
 
 
