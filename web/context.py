@@ -12,19 +12,45 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from itb_triage.engine import Case, Result, Triage
 from itb_triage.engine.interview import Interview, InterviewState
 from itb_triage.engine.interview_store import SessionError, SessionRecord, SessionStore
-from itb_triage.engine.relevance import Relevance
+from itb_triage.engine.knowledge import Knowledge
+from itb_triage.engine.relevance import Analysis, Relevance
 
 # Results with critical answers cost tens of milliseconds; the result page, its report
 # downloads and its why-not/what-if pages ask for the same one. Bounded, so memory stays
 # flat however many runners pass through.
 RESULT_CACHE_SIZE = 128
+# A page and the form it posts ask the same question of the same answers: the relevance
+# analysis (about 30 ms) is made once per step, not twice. Bounded like the results.
+ANALYSIS_CACHE_SIZE = 512
+
+
+class CachedRelevance(Relevance):
+    """The relevance analysis, remembered for recent answer sets (the analysis is a pure
+    function of the answers and the skipped questions). Use under the engine lock."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        super().__init__(knowledge)
+        self._analyses: OrderedDict[tuple[Any, ...], Analysis] = OrderedDict()
+
+    def analyse(self, answers: Mapping[str, Any], skipped: Iterable[str] = ()) -> Analysis:
+        key = (tuple(sorted((q, tuple(v) if isinstance(v, list) else v) for q, v in answers.items())),
+               tuple(sorted(set(skipped))))
+        cached = self._analyses.get(key)
+        if cached is not None:
+            self._analyses.move_to_end(key)
+            return cached
+        analysis = super().analyse(answers, skipped)
+        self._analyses[key] = analysis
+        while len(self._analyses) > ANALYSIS_CACHE_SIZE:
+            self._analyses.popitem(last=False)
+        return analysis
 
 
 class UnknownSession(LookupError):
@@ -37,12 +63,12 @@ class WebContext:
 
     triage: Triage
     store: SessionStore
-    relevance: Relevance = field(init=False)
+    relevance: CachedRelevance = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _results: OrderedDict[tuple[Any, ...], Result] = field(default_factory=OrderedDict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.relevance = Relevance(self.triage.knowledge)
+        self.relevance = CachedRelevance(self.triage.knowledge)
 
     @contextlib.contextmanager
     def engine(self) -> Iterator[None]:
