@@ -26,6 +26,7 @@ from itb_triage.cli.main import cli
 from itb_triage.engine import Triage
 from itb_triage.engine.interview import Interview, InterviewState
 from itb_triage.engine.interview_store import SessionStore
+from itb_triage.engine.summary import summarise
 from itb_triage.web.app import create_app
 from itb_triage.web.security import CSRF_COOKIE, SESSION_COOKIE
 
@@ -121,8 +122,6 @@ def test_a_runner_clicking_through_gets_what_assess_gives_for_the_saved_case(
 
 def test_the_result_page_shows_the_shared_summary_card_in_words_as_well_as_colour(
         client: Any, triage: Triage, classic_answers: dict[str, Any]) -> None:
-    from itb_triage.engine.summary import summarise
-
     seen = walk(client, classic_answers)
     saved = json.loads(client.get("/result/report.json").text)
     summary = summarise(triage.assess(triage.read_case(json.dumps(saved).encode(), "c")), triage.knowledge)
@@ -144,9 +143,12 @@ def test_an_emergency_answer_interrupts_at_once_with_the_emergency_card(client: 
         client.cookies.clear()
         seen = walk(client, case["answers"])
         assert seen.final_url.endswith("/interview"), "the emergency card shows in place of the next question"
-        assert 'class="interruption"' in seen.final_html and "Emergency: " in seen.final_html
-        headline = triage.knowledge.dispositions["emergency"]["headline"]
-        assert headline in seen.final_html.replace("&#39;", "'")
+        assert 'class="interruption"' in seen.final_html
+        assert '<span class="visually-hidden">Immediate action required: </span>' in seen.final_html
+        saved = client.get("/result/report.json").text  # the answers so far, as a case
+        summary = summarise(triage.assess(triage.read_case(saved.encode(), "so far")), triage.knowledge)
+        text = seen.final_html.replace("&#39;", "'").replace("&amp;", "&")
+        assert summary.card == "immediate" and summary.urgency in text and summary.where in text
         # At once: the answers so far already settle the emergency, and one fewer did not.
         answered = {q: case["answers"][q] for q in seen.asked if q in case["answers"]}
         state = InterviewState(answers=dict(answered), history=list(answered))

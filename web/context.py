@@ -64,7 +64,8 @@ class WebContext:
     triage: Triage
     store: SessionStore
     relevance: CachedRelevance = field(init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    # Re-entrant: a page that holds it may ask for a result, which takes it too.
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _results: OrderedDict[tuple[Any, ...], Result] = field(default_factory=OrderedDict, init=False, repr=False)
 
     def __post_init__(self) -> None:

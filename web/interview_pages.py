@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from itb_triage.engine.interview import URGENT, AnswerError, Interview
 from itb_triage.engine.interview_store import SessionError, SessionRecord
+from itb_triage.engine.summary import summarise
 
 from .context import UnknownSession, WebContext
 from .pages import (
@@ -28,7 +29,8 @@ from .pages import (
     redirect,
     set_session,
 )
-from .views import form_text, range_hint
+from .reasoning import CARD_NAMES
+from .views import form_text, range_hint, why_groups
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -149,10 +151,17 @@ def _show(request: Request, record: SessionRecord) -> Response:
         question = interview.next_question()
         urgent = interview.urgent_disposition()
         if question is None and urgent == "emergency" and not record.state.full_record:
-            return page(request, "emergency.html", _urgent_values(interview, urgent))
+            return _emergency_page(request, ctx, record, interview)
         if question is None:
             return redirect("/result")
         return _question_page(request, record, interview, question, "")
+
+
+def _emergency_page(request: Request, ctx: WebContext, record: SessionRecord, interview: Interview) -> Response:
+    """The interruption card: the shared summary of the result so far, and nothing else to do."""
+    result = ctx.result(interview.case(record.case_id or record.id))
+    summary = summarise(result, ctx.triage.knowledge)
+    return page(request, "emergency.html", {"summary": summary, "card_name": CARD_NAMES.get(summary.card, "")})
 
 
 def _question_page(request: Request, record: SessionRecord, interview: Interview, question: str,
@@ -168,7 +177,7 @@ def _question_page(request: Request, record: SessionRecord, interview: Interview
         "section": sections[entry["section"]],
         "number": len(record.state.history) + 1,
         "range_hint": range_hint(entry) if entry["type"] not in ("choice", "multi") else "",
-        "why": interview.why(question),
+        "why": why_groups(interview.why(question)),
         "error": error,
         "can_go_back": bool(record.state.history),
         "urgent": _urgent_values(interview, urgent) if urgent in URGENT else None,

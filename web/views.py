@@ -40,6 +40,15 @@ def why_json(items: Sequence[WhyItem]) -> list[dict[str, Any]]:
              "citations": list(i.citations)} for i in items]
 
 
+def why_groups(items: Sequence[WhyItem]) -> list[dict[str, Any]]:
+    """"Why are we asking?" on a page: the rules' reasons under what they can change, each
+    conclusion once (four rules that keep a safety question open read as one point)."""
+    groups: dict[str, list[str]] = {}
+    for item in items:
+        groups.setdefault("; ".join(item.conclusions), []).append(item.because)
+    return [{"can_change": change, "because": list(dict.fromkeys(reasons))} for change, reasons in groups.items()]
+
+
 def form_text(entry: dict[str, Any] | Any, values: Sequence[str]) -> str:
     """The form's value(s) for a question as the text `Interview.parse` reads.
 
