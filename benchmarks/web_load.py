@@ -119,6 +119,9 @@ def read_rss(pid: int) -> tuple[int, int]:
 async def sample_memory(pid: int, stats: Stats, clock: float) -> None:
     while True:
         stats.rss.append((time.monotonic() - clock, read_rss(pid)[0]))
+        if len(stats.rss) % 30 == 0:
+            print(f"{len(stats.rss)} s: {stats.finished} finished, {stats.questions} questions, "
+                  f"{len(stats.errors)} errors, RSS {stats.rss[-1][1] / 1024:.1f} MB", file=sys.stderr, flush=True)
         await asyncio.sleep(1.0)
 
 
@@ -269,7 +272,11 @@ def main() -> None:
             rss_end = read_rss(server.pid)
         finally:
             server.terminate()
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
     loads_after = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     text = report(stats, args, took, (loads_before, loads_after), rss_end, idle_rss)
     args.out.write_text(text, encoding="utf-8")

@@ -61,7 +61,9 @@ def serve(host: str, port: int, open_browser: bool) -> None:
     click.echo(f"itb-triage: serving on {url} (Ctrl-C to stop)")
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, server_header=False))
+    # A request still waiting for the engine does not hold up Ctrl-C for more than 5 s.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, server_header=False,
+                                           timeout_graceful_shutdown=5))
     # uvicorn handles Ctrl-C itself: it stops serving, then raises the signal again,
     # which the entry point turns into "interrupted" and status 130.
     server.run(sockets=[sock])
