@@ -1,6 +1,6 @@
 """Load test of `itb-triage serve`: many runners answering at once, from this machine only.
 
-    .venv/bin/python benchmarks/web_load.py            # 200 interviews, ~8 minutes
+    .venv/bin/python benchmarks/web_load.py            # 2 waves of 200 interviews, ~20 minutes
 
 Starts the real server (`itb-triage serve --port 0`, a subprocess on 127.0.0.1, its own
 empty session store), then runs N interviews concurrently over HTTP exactly as a
@@ -51,6 +51,7 @@ class Stats:
     questions: int = 0
     rss: list[tuple[float, int]] = field(default_factory=list)  # (seconds since start, kB)
     finished_at: list[float] = field(default_factory=list)
+    wave_ends: list[tuple[float, int]] = field(default_factory=list)  # (seconds, kB) when each wave ended
 
     def time(self, kind: str, seconds: float) -> None:
         self.timings.setdefault(kind, []).append(seconds)
@@ -125,21 +126,26 @@ async def sample_memory(pid: int, stats: Stats, clock: float) -> None:
         await asyncio.sleep(1.0)
 
 
-async def run(base: str, pid: int, count: int, think: tuple[float, float], seed: int, timeout: float) -> Stats:
+async def run(base: str, pid: int, count: int, think: tuple[float, float], seed: int, timeout: float,
+              waves: int) -> Stats:
+    """`waves` rounds of `count` interviews, one after the other, against the same server."""
     cases = [json.loads(p.read_text(encoding="utf-8"))["case"]["answers"] for p in VIGNETTES]
     stats = Stats()
     clock = time.monotonic()
     sampler = asyncio.create_task(sample_memory(pid, stats, clock))
-    tasks = [asyncio.create_task(interview(base, cases[i % len(cases)], stats, random.Random(seed * 10_000 + i),
-                                           think, clock)) for i in range(count)]
-    done, pending = await asyncio.wait(tasks, timeout=timeout)
-    for task in pending:
-        task.cancel()
-    for task in done:
-        if task.exception() is not None:
-            stats.errors.append(f"{type(task.exception()).__name__}: {task.exception()}")
-    if pending:
-        stats.errors.append(f"{len(pending)} interviews unfinished after {timeout:.0f} s")
+    for wave in range(waves):
+        tasks = [asyncio.create_task(interview(base, cases[i % len(cases)], stats,
+                                               random.Random(seed * 1_000_000 + wave * 10_000 + i), think, clock))
+                 for i in range(count)]
+        done, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if task.exception() is not None:
+                stats.errors.append(f"{type(task.exception()).__name__}: {task.exception()}")
+        if pending:
+            stats.errors.append(f"{len(pending)} interviews of wave {wave + 1} unfinished after {timeout:.0f} s")
+        stats.wave_ends.append((time.monotonic() - clock, read_rss(pid)[0]))
     sampler.cancel()
     return stats
 
@@ -171,8 +177,7 @@ def machine() -> list[tuple[str, str]]:
             ("itb-triage", f"at {commit or 'unknown commit'}")]
 
 
-def report(stats: Stats, args: argparse.Namespace, took: float, loads: tuple[str, str], rss_end: tuple[int, int],
-           idle_rss: int) -> str:
+def report(stats: Stats, args: argparse.Namespace, took: float, loads: tuple[str, str], idle_rss: int) -> str:
     all_times = [t for values in stats.timings.values() for t in values]
     p95 = percentile(all_times, 0.95) * 1000 if all_times else float("nan")
     rows = []
@@ -182,7 +187,11 @@ def report(stats: Stats, args: argparse.Namespace, took: float, loads: tuple[str
             rows.append(f"| {kind} | {len(values):,} | {percentile(values, 0.5) * 1000:.1f} | "
                         f"{percentile(values, 0.95) * 1000:.1f} | {percentile(values, 0.99) * 1000:.1f} | "
                         f"{max(values) * 1000:.1f} |")
-    middle = stats.rss[len(stats.rss) // 2][1] if stats.rss else 0
+    total = args.interviews * args.waves
+    wave_rss = ", ".join(f"{rss / 1024:.1f} MB" for _, rss in stats.wave_ends)
+    # Flat: after the first wave has filled the bounded caches, a second wave adds under 5 %.
+    ends = [rss for _, rss in stats.wave_ends]
+    flat = "met" if len(ends) > 1 and ends[-1] <= ends[0] * 1.05 else ("not met" if len(ends) > 1 else "one wave only")
     peak = max((rss for _, rss in stats.rss), default=0)
     think = "back to back (no reading time)" if args.think_max == 0 else \
         f"a reading time of {args.think_min:g}–{args.think_max:g} s before each answer"
@@ -194,10 +203,10 @@ def report(stats: Stats, args: argparse.Namespace, took: float, loads: tuple[str
         f" on {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC (took {took / 60:.1f} min). "
         "Run it again to refresh every figure; nothing here is edited by hand.",
         "",
-        f"{args.interviews} interviews at once against the real server on 127.0.0.1 (one process, one "
-        f"engine), each as a browser without JavaScript: the first page, Start, then per question the form "
-        f"post and the page it redirects to, then the result page; answers from the worked cases in turn, "
-        f"{think}, starts spread over the first reading time.",
+        f"{args.waves} waves of {args.interviews} interviews at once against the real server on 127.0.0.1 "
+        f"(one process, one engine), each as a browser without JavaScript: the first page, Start, then per "
+        f"question the form post and the page it redirects to, then the result page; answers from the "
+        f"worked cases in turn, {think}, starts spread over the first reading time.",
         "",
         "## Machine",
         "",
@@ -210,13 +219,13 @@ def report(stats: Stats, args: argparse.Namespace, took: float, loads: tuple[str
         "",
         "| target | measured | |",
         "|---|---|---|",
-        f"| no error | {len(stats.errors)} errors; {stats.finished} of {args.interviews} interviews reached "
+        f"| no error | {len(stats.errors)} errors; {stats.finished} of {total} interviews reached "
         f"the result ({stats.emergencies} through the emergency card) | "
-        f"**{'met' if not stats.errors and stats.finished == args.interviews else 'not met'}** |",
+        f"**{'met' if not stats.errors and stats.finished == total else 'not met'}** |",
         f"| p95 per request under 50 ms | {p95:.1f} ms over {len(all_times):,} requests | "
         f"**{'met' if p95 < 50 else 'not met'}** |",
-        f"| memory flat | RSS {idle_rss / 1024:.1f} MB idle, {middle / 1024:.1f} MB halfway, "
-        f"{rss_end[0] / 1024:.1f} MB at the end; peak {peak / 1024:.1f} MB | see below |",
+        f"| memory flat | RSS {idle_rss / 1024:.1f} MB idle, then at the end of each wave: {wave_rss}; "
+        f"peak {peak / 1024:.1f} MB | **{flat}** |",
         "",
         "## Requests",
         "",
@@ -242,7 +251,9 @@ def report(stats: Stats, args: argparse.Namespace, took: float, loads: tuple[str
         "Requests are served concurrently, but engine work (the relevance analysis of each step, the "
         "result) runs one request at a time under one lock: durable_rules and the analysis are not "
         "thread-safe. A step costs one relevance analysis (a page and the form it posts share it), so the "
-        "latency depends on how many runners answer in the same moment, which the reading time sets.",
+        "latency depends on how many runners answer in the same moment, which the reading time sets. "
+        "Memory: results (with their critical answers) and analyses are cached for the pages that ask "
+        "for them again, bounded at 128 and 512 entries; RSS rises until they are full, then stays.",
         "",
     ]
     return "\n".join(lines)
@@ -254,6 +265,8 @@ def main() -> None:
     parser.add_argument("--think-min", type=float, default=10.0, help="shortest reading time, seconds")
     parser.add_argument("--think-max", type=float, default=20.0, help="longest reading time, seconds (0: none)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--waves", type=int, default=2,
+                        help="rounds of --interviews, one after the other (memory must not grow from one to the next)")
     parser.add_argument("--timeout", type=float, default=900.0, help="stop after this many seconds")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance-web.md")
     args = parser.parse_args()
@@ -267,9 +280,8 @@ def main() -> None:
             idle_rss = read_rss(server.pid)[0]
             started = time.monotonic()
             stats = asyncio.run(run(base, server.pid, args.interviews, (args.think_min, args.think_max), args.seed,
-                                    args.timeout))
+                                    args.timeout, args.waves))
             took = time.monotonic() - started
-            rss_end = read_rss(server.pid)
         finally:
             server.terminate()
             try:
@@ -278,7 +290,7 @@ def main() -> None:
                 server.kill()
                 server.wait()
     loads_after = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    text = report(stats, args, took, (loads_before, loads_after), rss_end, idle_rss)
+    text = report(stats, args, took, (loads_before, loads_after), idle_rss)
     args.out.write_text(text, encoding="utf-8")
     print(text)
 

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,22 @@ def test_an_emergency_answer_interrupts_at_once_with_the_emergency_card(client: 
         assert Interview(triage, InterviewState(answers=before)).urgent_disposition() != "emergency"
         full = client.get("/result")
         assert full.status_code == 200 and "care-card--immediate" in full.text
+
+
+def test_after_the_emergency_card_a_runner_may_go_on_for_a_fuller_record(client: Any, triage: Triage) -> None:
+    case = _by_disposition(triage, "emergency")[0]
+    seen = walk(client, case["answers"])
+    assert 'class="interruption"' in seen.final_html
+    answered = len(SessionStore().load(client.cookies[SESSION_COOKIE]).state.history)
+    onwards = client.post("/interview", data={"csrf": csrf(seen.final_html), "action": "continue"},
+                          follow_redirects=True)
+    record = SessionStore().load(client.cookies[SESSION_COOKIE])
+    assert record.state.full_record and len(record.state.history) == answered
+    state = InterviewState(dict(record.state.answers), list(record.state.skipped), list(record.state.history), True)
+    expected = Interview(triage, state).next_question()
+    assert current_question(onwards.text) == expected
+    if expected is None:
+        assert onwards.url.path == "/result"
 
 
 def test_back_undoes_the_last_answer_and_asks_it_again(client: Any, triage: Triage) -> None:
@@ -564,17 +581,20 @@ def test_without_the_fhir_adapter_the_app_works_alone(client: Any, monkeypatch: 
 # --- the serve command ---------------------------------------------------------------------------
 
 
-def _serve(*args: str) -> subprocess.Popen[str]:
+def _serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-c", "from itb_triage.cli.main import main; main()", "serve", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
 
 
 @pytest.mark.slow
-def test_serve_prints_its_local_url_serves_and_stops_with_130_on_ctrl_c(home: Path) -> None:
+def test_serve_prints_its_local_url_serves_opens_it_and_stops_with_130_on_ctrl_c(home: Path) -> None:
     import urllib.request
 
-    server = _serve("--port", "0")
+    opened = home / "opened.txt"
+    # webbrowser runs $BROWSER with the URL for %s: a stand-in browser that notes the URL.
+    browser = f"{sys.executable} -c \"import sys; open({str(opened)!r}, 'w').write(sys.argv[1])\" %s"
+    server = _serve("--port", "0", "--open", env={"BROWSER": browser})
     try:
         assert server.stdout is not None
         line = server.stdout.readline()
@@ -582,6 +602,10 @@ def test_serve_prints_its_local_url_serves_and_stops_with_130_on_ctrl_c(home: Pa
         assert match, line
         with urllib.request.urlopen(match.group(1), timeout=30) as response:
             assert response.status == 200 and b"Start" in response.read()
+        deadline = time.monotonic() + 30
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert opened.read_text() == match.group(1)
         server.send_signal(signal.SIGINT)
         _, err = server.communicate(timeout=30)
         assert server.returncode == 130

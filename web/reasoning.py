@@ -79,7 +79,8 @@ def why_not_links(result: Result, knowledge: Knowledge) -> list[dict[str, str]]:
     links = [
         {"label": labels.disposition(d), "href": "/result/why-not?" + urlencode({"target": d})}
         for d in knowledge.dispositions
-        if knowledge.disposition_rank(d) > rank
+        # `incomplete` is not a place to go: it asks for the safety answers first.
+        if knowledge.disposition_rank(d) > rank and d != "incomplete"
     ]
     links += [
         {"label": labels.recommendation(str(w["id"])),

@@ -17,6 +17,7 @@ from itb_triage.engine import Case, QueryError, Result
 from itb_triage.engine.derivations import explain
 from itb_triage.engine.interview import Interview
 from itb_triage.engine.interview_store import SessionError, SessionRecord
+from itb_triage.engine.labels import Labels
 from itb_triage.engine.plan import build_plan
 from itb_triage.engine.summary import summarise
 from itb_triage.engine.whatif import what_if
@@ -114,8 +115,10 @@ def why_not_page(request: Request, target: Annotated[str, Query(max_length=200)]
             answers = why_not(knowledge, result, target)
     except QueryError as exc:
         raise HTTPException(422, str(exc)) from None
+    labels = Labels(knowledge)
     return page(request, "whynot.html", {"target": target, "answers": answers, "result": result,
                                          "knowledge": knowledge, "fact_label": lambda f: fact_label(knowledge, f),
+                                         "urgency": labels.disposition,
                                          "change_text": lambda c: question_answer(knowledge, c.question, c.after)})
 
 
@@ -142,8 +145,11 @@ def what_if_page(request: Request, change: Annotated[list[str], Query(max_length
                 "removed": [_title(titles[field][i]) for i in comparison.removed(field)]}
         for field in titles
     }
+    with ctx.engine():
+        summaries = (summarise(comparison.before, knowledge), summarise(comparison.after, knowledge))
     return page(request, "whatif.html", {
-        "comparison": comparison, "differences": differences, "knowledge": knowledge,
+        "comparison": comparison, "differences": differences, "knowledge": knowledge, "summaries": summaries,
+        "tier_label": lambda tier: Labels(knowledge).tier(tier) if tier else "none",
         "changes": [question_answer(knowledge, c.question, c.after) for c in comparison.changes],
         "conditions": [(knowledge.conditions[c]["name"], b, a) for c, b, a in comparison.conditions_changed()],
     })
