@@ -18,8 +18,7 @@ import click
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
-    from itb_triage.engine.interview import Interview
-    from itb_triage.engine.interview_store import SessionRecord, SessionStore
+    from itb_triage.engine import Interview, SessionRecord, SessionStore
 
 WIDTH = 80
 COMMANDS = (
@@ -57,7 +56,7 @@ class _Session:
         self.saving = True
 
     def save(self) -> None:
-        from itb_triage.engine.interview_store import SessionError
+        from itb_triage.engine import SessionError
 
         if not self.saving:
             return
@@ -76,7 +75,7 @@ class _Session:
 
 def _ask(session: _Session, question: str, number: int) -> None:
     """Ask one question until it gets a valid answer, a skip, or a command."""
-    from itb_triage.engine.interview import AnswerError
+    from itb_triage.engine import AnswerError
 
     interview = session.interview
     entry = interview.knowledge.questions[question]
@@ -186,9 +185,7 @@ def _run(session: _Session) -> None:
 
 def _load_session(store: SessionStore, resume: str | None, interview_factory: Any,
                   answers_file: str | None, version: str) -> _Session:
-    from itb_triage.engine import CaseError
-    from itb_triage.engine.interview import InterviewState
-    from itb_triage.engine.interview_store import SessionError
+    from itb_triage.engine import CaseError, InterviewState, SessionError
 
     if resume is not None:
         try:
@@ -256,9 +253,7 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
     help, quit. Every answer is saved as you go; Ctrl-C or end of input saves too
     (exit status 130) and prints how to resume.
     """
-    from itb_triage.engine.interview import Interview
-    from itb_triage.engine.interview_store import SessionStore
-    from itb_triage.engine.relevance import Relevance
+    from itb_triage.engine import Interview, Relevance, SessionStore
 
     from .main import _triage
 
@@ -338,7 +333,7 @@ def sessions() -> None:
 @sessions.command("list")
 def sessions_list() -> None:
     """Saved interviews, oldest first."""
-    from itb_triage.engine.interview_store import SessionStore
+    from itb_triage.engine import SessionStore
 
     store = SessionStore()
     records, problems = store.records()
@@ -356,7 +351,7 @@ def sessions_list() -> None:
 @click.argument("session_id", metavar="ID")
 def sessions_show(session_id: str) -> None:
     """The answers of one saved interview."""
-    from itb_triage.engine.interview_store import SessionError, SessionStore
+    from itb_triage.engine import SessionError, SessionStore
 
     from .main import _triage
 
@@ -381,7 +376,7 @@ def sessions_show(session_id: str) -> None:
 @click.argument("session_id", metavar="ID")
 def sessions_delete(session_id: str) -> None:
     """Delete one saved interview."""
-    from itb_triage.engine.interview_store import SessionError, SessionStore
+    from itb_triage.engine import SessionError, SessionStore
 
     try:
         SessionStore().delete(session_id)

@@ -30,7 +30,7 @@ def _fail(message: str, status: ExitStatus) -> NoReturn:
 
 
 def _version_text() -> str:
-    from itb_triage.engine.fingerprint import knowledge_version
+    from itb_triage.engine import knowledge_version
 
     return f"itb-triage {__version__} (knowledge {knowledge_version()})"
 
@@ -43,12 +43,14 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 
 def _triage() -> Triage:
     """Load the knowledge and compile the rules, mapping failures to exit statuses."""
-    from itb_triage.engine import KnowledgeError, Triage
+    from itb_triage.engine import EngineError, KnowledgeError, Triage
 
     try:
         return Triage()
     except KnowledgeError as exc:
         _fail(f"the knowledge base is invalid: {exc} (run `itb-triage kb validate`)", ExitStatus.KNOWLEDGE_INVALID)
+    except EngineError as exc:  # the rule engine cannot start: a wrong durable-rules, say
+        _fail(str(exc), ExitStatus.ENGINE_FAILURE)
 
 
 def _read_input(source: str) -> tuple[bytes, str]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from .facts import Fact, answer_facts
 from .knowledge import Knowledge
+from .merge import Merged
 from .patterns import Pattern
 from .rulebase import Branch, Rule
 
@@ -37,10 +38,6 @@ class Status(Enum):
     SETTLED = "settled"
     IMPOSSIBLE = "impossible"
     OPEN = "open"
-
-
-TERMINAL = ("red_flag", "unanswered", "condition", "disposition", "tier", "recommend", "avoid")
-ASSESSMENT_STRENGTH = ("likely", "suspected", "possible", "unlikely")
 
 
 @dataclass(frozen=True)
@@ -182,30 +179,10 @@ class Relevance:
     # --- what the outcome still depends on -------------------------------------------
 
     def _open_outcome(self, statuses: Mapping[Fact, Status]) -> set[Fact]:
-        """Open terminal facts that could still change the result if concluded."""
-        settled = [f for f, s in statuses.items() if s is Status.SETTLED]
-        worst_rank = min((f.rank for f in settled if f.kind == "disposition" and f.rank is not None), default=None)
-        top_rung = max((f.rank for f in settled if f.kind == "tier" and f.rank is not None), default=0)
-        strongest: dict[str, int] = {}
-        for f in settled:
-            if f.kind == "condition":
-                strength = ASSESSMENT_STRENGTH.index(str(f.value))
-                strongest[f.id] = min(strength, strongest.get(f.id, strength))
-        avoided = {f.id for f in settled if f.kind == "avoid"}
-        out: set[Fact] = set()
-        for fact, status in statuses.items():
-            if status is not Status.OPEN or fact.kind not in TERMINAL:
-                continue
-            if fact.kind == "disposition" and worst_rank is not None and (fact.rank or 0) >= worst_rank:
-                continue  # a settled, at least as urgent disposition already wins
-            if fact.kind == "tier" and (fact.rank or 0) <= top_rung:
-                continue
-            if fact.kind == "condition" and ASSESSMENT_STRENGTH.index(str(fact.value)) >= strongest.get(fact.id, 99):
-                continue
-            if fact.kind == "recommend" and fact.id in avoided:
-                continue  # withheld whatever happens
-            out.add(fact)
-        return out
+        """Open facts that could still change the result if concluded (the merge policy
+        asked of what is settled so far)."""
+        merged = Merged.of(self.knowledge, (f for f, s in statuses.items() if s is Status.SETTLED))
+        return {f for f, s in statuses.items() if s is Status.OPEN and merged.would_change(self.knowledge, f)}
 
     def _wanted(self, answers: Mapping[str, Any], facts: list[Fact], statuses: Mapping[Fact, Status]) -> set[Fact]:
         wanted = self._open_outcome(statuses)
