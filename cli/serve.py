@@ -52,8 +52,9 @@ def serve(host: str, port: int, open_browser: bool) -> None:
         _fail(f"serve needs the web extra ({exc.name} is missing): pip install 'itb-triage[web]'",
               ExitStatus.INPUT_ERROR)
     from .main import _triage
+    from .report import build_report
 
-    app = create_app(_triage())
+    app = create_app(_triage(), report=build_report)
     sock = _listen(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host

@@ -34,6 +34,7 @@ def main() -> None:
         raise SystemExit("needs Debian's chromium: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
+    from itb_triage.cli.report import build_report
     from itb_triage.engine import Triage
     from itb_triage.engine.interview_store import SessionStore
     from itb_triage.web.app import create_app
@@ -44,8 +45,9 @@ def main() -> None:
                      if triage.assess(triage.read_case(json.dumps(c).encode(), "v")).disposition == "emergency")
     typical = json.loads((VIGNETTES / "v01_classic.json").read_text(encoding="utf-8"))["case"]
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as home, \
-            served(create_app(triage, SessionStore(Path(home) / "sessions"))) as url, sync_playwright() as playwright:
+    home = tempfile.mkdtemp()
+    app = create_app(triage, SessionStore(Path(home) / "sessions"), report=build_report)
+    with served(app) as url, sync_playwright() as playwright:
         browser = launch(playwright)
         page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
 

@@ -24,6 +24,7 @@ pytest.importorskip("fastapi", reason="the web extra is not installed")
 from fastapi.testclient import TestClient
 
 from itb_triage.cli.main import cli
+from itb_triage.cli.report import build_report
 from itb_triage.engine import Triage
 from itb_triage.engine.interview import Interview, InterviewState
 from itb_triage.engine.interview_store import SessionStore
@@ -47,7 +48,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def client(triage: Triage, home: Path) -> Any:
-    with TestClient(create_app(triage, SessionStore()), follow_redirects=False) as test_client:
+    with TestClient(create_app(triage, SessionStore(), report=build_report), follow_redirects=False) as test_client:
         yield test_client
 
 
@@ -61,6 +62,21 @@ def _by_disposition(triage: Triage, wanted: str) -> list[dict[str, Any]]:
     """The worked cases whose result is `wanted`, found by assessing them (the knowledge changes)."""
     cases = [vignette(path)["case"] for path in VIGNETTES]
     return [c for c in cases if triage.assess(triage.read_case(json.dumps(c).encode(), "v")).disposition == wanted]
+
+
+def _two_answers(triage: Triage, question: str) -> tuple[list[str], list[str]]:
+    """Two different valid answers to a question, as form values (from the knowledge)."""
+    entry = triage.knowledge.questions[question]
+    if entry["type"] in ("choice", "multi"):
+        ids = [str(v["id"]) for v in entry["values"]]
+        return [ids[0]], [ids[1]]
+    return [str(entry["minimum"])], [str(entry["maximum"])]
+
+
+def _stored(triage: Triage, question: str, values: list[str]) -> Any:
+    """What the interview records for those form values (the terminal's own parser)."""
+    entry = triage.knowledge.questions[question]
+    return Interview(triage).parse(question, ",".join(values) if entry["type"] == "multi" else values[0])
 
 
 def _set_cookie_headers(response: Any) -> list[str]:
@@ -96,9 +112,11 @@ def test_the_first_question_is_the_first_the_terminal_interview_asks(client: Any
     entry = triage.knowledge.questions[expected]
     assert entry["text"] in page.text.replace("&#39;", "'")
     assert "Why are we asking?" in page.text and "Save and leave" in page.text
-    for option in entry["values"]:
-        assert f'type="radio" id="answer-{entry["values"].index(option) + 1}" name="value" value="{option["id"]}"' \
-            in page.text
+    kind = {"choice": "radio", "multi": "checkbox"}[entry["type"]]
+    for number, option in enumerate(entry["values"], start=1):
+        assert f'type="{kind}" id="answer-{number}" name="value" value="{option["id"]}"' in page.text
+        assert f'<label class="choice-label" for="answer-{number}">{option["label"]}</label>' in page.text.replace(
+            "&#39;", "'")
 
 
 @pytest.mark.parametrize("path", [p for p in VIGNETTES if p.name.startswith(("v01", "v11", "v18"))],
@@ -181,14 +199,16 @@ def test_back_undoes_the_last_answer_and_asks_it_again(client: Any, triage: Tria
     page = start(client)
     first = current_question(page.text)
     assert first is not None and 'value="back"' not in page.text
-    page = answer(client, page.text, first, ["no"])
+    one, other = _two_answers(triage, first)
+    page = answer(client, page.text, first, one)
     second = current_question(page.text)
     assert second != first and 'value="back"' in page.text
+    assert SessionStore().load(client.cookies[SESSION_COOKIE]).state.answers == {first: _stored(triage, first, one)}
     page = client.post("/interview", data={"csrf": csrf(page.text), "action": "back"}, follow_redirects=True)
     assert current_question(page.text) == first
-    page = answer(client, page.text, first, ["yes"])
+    page = answer(client, page.text, first, other)
     record = SessionStore().load(client.cookies[SESSION_COOKIE])
-    assert record.state.answers == {first: "yes"}
+    assert record.state.answers == {first: _stored(triage, first, other)}
 
 
 def test_a_wrong_or_missing_answer_is_said_on_the_page_and_nothing_is_recorded(client: Any, triage: Triage) -> None:
@@ -196,7 +216,9 @@ def test_a_wrong_or_missing_answer_is_said_on_the_page_and_nothing_is_recorded(c
     question = current_question(page.text)
     assert question is not None
     missing = answer(client, page.text, question, None)
-    assert missing.status_code == 422 and 'role="alert"' in missing.text and "Choose an answer" in missing.text
+    # Nothing chosen: "choose an answer"; nothing ticked on a question that needs one: what it expects.
+    assert missing.status_code == 422 and 'role="alert"' in missing.text
+    assert "Choose an answer" in missing.text or "Sorry: expected" in missing.text
     wrong = answer(client, page.text, question, ["maybe"])
     assert wrong.status_code == 422 and "Sorry: choose" in wrong.text
     assert SessionStore().load(client.cookies[SESSION_COOKIE]).state.answers == {}
@@ -276,13 +298,15 @@ def test_unknown_session_ids_get_404_and_the_server_keeps_serving(client: Any) -
     assert client.get("/api/questions").status_code == 200
 
 
-def test_a_saved_session_is_readable_through_the_api(client: Any) -> None:
+def test_a_saved_session_is_readable_through_the_api(client: Any, triage: Triage) -> None:
     page = start(client)
-    question = current_question(page.text)
-    answer(client, page.text, str(question), ["no"])
+    question = str(current_question(page.text))
+    one, _ = _two_answers(triage, question)
+    answer(client, page.text, question, one)
     session = client.get(f"/api/sessions/{client.cookies[SESSION_COOKIE]}")
     assert session.status_code == 200
-    assert session.json()["answers"] == {question: "no"} and session.json()["next_question"]
+    assert session.json()["answers"] == {question: _stored(triage, question, one)}
+    assert session.json()["next_question"]
 
 
 def test_without_a_session_the_pages_send_you_to_the_start(client: Any) -> None:
@@ -335,6 +359,15 @@ def test_the_reports_download_as_the_report_command_writes_them(
         outcome = runner.invoke(cli, ["report", str(case_file), "-o", str(written)])
         assert outcome.exit_code == 0, outcome.output
         assert download.text == written.read_text(encoding="utf-8")
+
+
+def test_without_a_report_writer_the_result_offers_the_case_file_only(
+        triage: Triage, home: Path, classic_answers: dict[str, Any]) -> None:
+    bare = TestClient(create_app(triage, SessionStore()), follow_redirects=False)
+    seen = walk(bare, classic_answers)
+    assert "/result/report.json" in seen.final_html and "/result/report.html" not in seen.final_html
+    assert bare.get("/result/report.html").status_code == 404
+    assert bare.get("/result/report.json").status_code == 200
 
 
 def test_a_case_label_full_of_markup_is_escaped_everywhere(client: Any, triage: Triage,
@@ -563,7 +596,7 @@ def test_the_fhir_routes_are_mounted_when_that_adapter_is_installed(
     routes.fhir_router = fhir_router  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "itb_triage.fhir", package)
     monkeypatch.setitem(sys.modules, "itb_triage.fhir.routes", routes)
-    app = create_app(triage, SessionStore())
+    app = create_app(triage, SessionStore(), report=build_report)
     assert app.state.fhir_mounted is True and seen["triage"] is triage
     assert TestClient(app).get("/cds-services").json() == {"services": []}
     case = triage.read_case(json.dumps({"format": "itb-case/1", "answers": classic_answers}).encode(), "c")
@@ -636,11 +669,12 @@ def test_serve_is_listed_and_documented_in_help(runner: Any) -> None:
         assert option in helped.output
 
 
-def test_the_session_store_files_the_browser_writes_are_the_terminals(client: Any) -> None:
+def test_the_session_store_files_the_browser_writes_are_the_terminals(client: Any, triage: Triage) -> None:
     page = start(client)
-    question = current_question(page.text)
-    answer(client, page.text, str(question), ["no"])
+    question = str(current_question(page.text))
+    one, _ = _two_answers(triage, question)
+    answer(client, page.text, question, one)
     files = list((Path(os.environ["ITB_TRIAGE_HOME"]) / "sessions").glob("*.json"))
     assert [f.stem for f in files] == [client.cookies[SESSION_COOKIE]]
-    assert json.loads(files[0].read_text())["answers"] == {question: "no"}
+    assert json.loads(files[0].read_text())["answers"] == {question: _stored(triage, question, one)}
     assert oct(files[0].stat().st_mode & 0o777) == "0o600"

@@ -20,6 +20,7 @@ pytest.importorskip("fastapi", reason="the web extra is not installed")
 pytest.importorskip("playwright", reason="playwright is not installed")
 
 from itb_triage.cli.main import cli
+from itb_triage.cli.report import build_report
 from itb_triage.engine import Triage
 from itb_triage.engine.interview import Interview, InterviewState
 from itb_triage.engine.interview_store import SessionStore
@@ -50,7 +51,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def web_url(triage: Triage, home: Path) -> Iterator[str]:
-    with served(create_app(triage, SessionStore(home / "sessions"))) as url:
+    with served(create_app(triage, SessionStore(home / "sessions"), report=build_report)) as url:
         yield url
 
 
@@ -134,17 +135,21 @@ def test_an_emergency_answer_stops_the_interview_at_once(page: Any, web_url: str
         assert "care-card--immediate" in str(page.locator("section.care-card").get_attribute("class"))
 
 
-def test_back_changes_an_answer(page: Any, web_url: str, home: Path) -> None:
+def test_back_changes_an_answer(page: Any, web_url: str, home: Path, triage: Triage) -> None:
     _start(page, web_url)
     first = current_question(page)
     assert first is not None
-    answer_on_page(page, first, "unsure")
+    entry = triage.knowledge.questions[first]
+    assert entry["type"] in ("choice", "multi"), "the first question is a choice"
+    one, other = (str(v["id"]) for v in entry["values"][:2])
+    as_answer = (lambda v: [v]) if entry["type"] == "multi" else (lambda v: v)
+    answer_on_page(page, first, as_answer(one))
     assert current_question(page) != first
     page.click("button.back-link")
     assert current_question(page) == first
-    answer_on_page(page, first, "no")
+    answer_on_page(page, first, as_answer(other))
     session_id = next(c["value"] for c in page.context.cookies() if c["name"] == "itb_session")
-    assert SessionStore(home / "sessions").load(session_id).state.answers == {first: "no"}
+    assert SessionStore(home / "sessions").load(session_id).state.answers == {first: as_answer(other)}
 
 
 def test_save_leave_and_finish_at_the_terminal(page: Any, web_url: str, runner: Any, cli_home: Path,

@@ -16,11 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from itb_triage.engine import CaseError, EngineError
-from itb_triage.engine.case import check_case, read_case_text
-from itb_triage.engine.errors import printable
-from itb_triage.engine.interview import InterviewState
-from itb_triage.engine.knowledge import Knowledge
+from itb_triage.engine import CaseError, EngineError, InterviewState, Knowledge, check_case, printable, read_case_text
 
 from .context import UnknownSession, WebContext
 from .views import question_json, why_json

@@ -20,15 +20,13 @@ from jinja2 import Environment, PackageLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from itb_triage import __version__
-from itb_triage.engine import Case, Triage
-from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
-from itb_triage.engine.interview_store import SessionStore
+from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Case, SessionStore, Triage
 
 from . import interview_pages, result_pages
 from .api import api_router
 from .context import WebContext
 from .pages import page
-from .reports import report
+from .reports import ReportBuilder
 from .security import BodyLimit, Csrf, SecurityHeaders
 
 DESCRIPTION = (
@@ -45,9 +43,15 @@ def _swagger_files() -> Path:
     return Path(fastapi_offline.__file__).parent / "static"
 
 
-def create_app(triage: Triage | None = None, store: SessionStore | None = None) -> FastAPI:
-    """The web app over `triage` (compiled now if not given) and `store` (the user's by default)."""
-    ctx = WebContext(triage if triage is not None else Triage(), store if store is not None else SessionStore())
+def create_app(triage: Triage | None = None, store: SessionStore | None = None,
+               report: ReportBuilder | None = None) -> FastAPI:
+    """The web app over `triage` (compiled now if not given) and `store` (the user's by default).
+
+    `report` writes the downloadable report (`itb-triage serve` passes the command line's
+    own); without it the result page offers the answers as a case file only.
+    """
+    ctx = WebContext(triage if triage is not None else Triage(), store if store is not None else SessionStore(),
+                     report)
     app = FastAPI(title="itb-triage", version=__version__, description=DESCRIPTION,
                   docs_url=None, redoc_url=None)
     app.state.ctx = ctx
@@ -94,9 +98,10 @@ def mount_fhir(app: FastAPI, ctx: WebContext) -> bool:
         raise
 
     def html_report(triage: Triage, case: Case) -> str:
-        return report(triage, case, ctx.result(case), "html")[0]
+        assert ctx.report is not None
+        return ctx.report(triage, case, "html", ctx.result(case))
 
-    app.include_router(routes.fhir_router(ctx.triage, report=html_report))
+    app.include_router(routes.fhir_router(ctx.triage, report=html_report if ctx.report is not None else None))
     return True
 
 

@@ -16,11 +16,21 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from itb_triage.engine import Case, Result, Triage
-from itb_triage.engine.interview import Interview, InterviewState
-from itb_triage.engine.interview_store import SessionError, SessionRecord, SessionStore
-from itb_triage.engine.knowledge import Knowledge
-from itb_triage.engine.relevance import Analysis, Relevance
+from itb_triage.engine import (
+    Analysis,
+    Case,
+    Interview,
+    InterviewState,
+    Knowledge,
+    Relevance,
+    Result,
+    SessionError,
+    SessionRecord,
+    SessionStore,
+    Triage,
+)
+
+from .reports import ReportBuilder
 
 # Results with critical answers cost tens of milliseconds; the result page, its report
 # downloads and its why-not/what-if pages ask for the same one. Bounded, so memory stays
@@ -63,6 +73,7 @@ class WebContext:
 
     triage: Triage
     store: SessionStore
+    report: ReportBuilder | None = None  # the report writer the `serve` command hands over
     relevance: CachedRelevance = field(init=False)
     # Re-entrant: a page that holds it may ask for a result, which takes it too.
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)

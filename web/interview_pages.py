@@ -14,9 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from itb_triage.engine.interview import URGENT, AnswerError, Interview
-from itb_triage.engine.interview_store import SessionError, SessionRecord
-from itb_triage.engine.summary import summarise
+from itb_triage.engine import URGENT, AnswerError, Interview, SessionError, SessionRecord, summarise
 
 from .context import UnknownSession, WebContext
 from .pages import (

@@ -9,7 +9,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from itb_triage.engine.interview_store import SessionRecord
+from itb_triage.engine import SessionRecord
 
 from .context import UnknownSession, WebContext
 from .security import COOKIE_SETTINGS, CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, Csrf

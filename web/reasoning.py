@@ -10,11 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from itb_triage.engine.critical import range_text
-from itb_triage.engine.facts import Fact
-from itb_triage.engine.knowledge import Knowledge
-from itb_triage.engine.labels import Labels
-from itb_triage.engine.result import Result
+from itb_triage.engine import Fact, Knowledge, Labels, Result, range_text
 
 # The NHS care cards' names for their kinds, read first by a screen reader: the card's
 # colour is never the only sign of its urgency.

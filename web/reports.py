@@ -1,18 +1,20 @@
 """The downloads: the report `itb-triage report` writes (HTML, Markdown) and the case file.
 
-The report builder is shared presentation that today lives with the command line
-(cli/report.py); this module is the one place the browser reaches it, so that moving
-it to a shared home later changes one import.
+The report builder lives with the command line (cli/report.py), and no adapter imports
+another (docs/architecture.md): the `serve` command hands it to the app
+(`create_app(report=...)`), so the browser offers exactly the report the terminal writes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
-from itb_triage.cli.report import build_report
-from itb_triage.engine import Case, Result, Triage
-from itb_triage.engine.interview_store import SessionRecord
+from itb_triage.engine import Case, Result, SessionRecord, Triage
+
+# build_report(triage, case, "markdown" | "html", result) -> the report's text
+ReportBuilder = Callable[[Triage, Case, str, Result], str]
 
 MEDIA = {
     "html": "text/html; charset=utf-8",
@@ -21,10 +23,14 @@ MEDIA = {
 }
 
 
-def report(triage: Triage, case: Case, result: Result, fmt: str) -> tuple[str, str]:
-    """(text, media type) of the report as `html` or `md`, or of the case file as `json`."""
+def report(build_report: ReportBuilder | None, triage: Triage, case: Case, result: Result,
+           fmt: str) -> tuple[str, str] | None:
+    """(text, media type) of the report as `html` or `md`, or of the case file as `json`;
+    None for a report when the app was given no report builder."""
     if fmt == "json":
         return json.dumps(case.to_json(), indent=2, ensure_ascii=False) + "\n", MEDIA[fmt]
+    if build_report is None:
+        return None
     return build_report(triage, case, "html" if fmt == "html" else "markdown", result), MEDIA[fmt]
 
 

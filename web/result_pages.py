@@ -13,15 +13,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from itb_triage.engine import Case, QueryError, Result
-from itb_triage.engine.derivations import explain
-from itb_triage.engine.interview import Interview
-from itb_triage.engine.interview_store import SessionError, SessionRecord
-from itb_triage.engine.labels import Labels
-from itb_triage.engine.plan import build_plan
-from itb_triage.engine.summary import summarise
-from itb_triage.engine.whatif import what_if
-from itb_triage.engine.whynot import why_not
+from itb_triage.engine import (
+    Case,
+    Interview,
+    Labels,
+    QueryError,
+    Result,
+    SessionError,
+    SessionRecord,
+    build_plan,
+    explain,
+    summarise,
+    what_if,
+    why_not,
+)
 
 from .context import WebContext
 from .pages import NoSession, context, current_record, page, redirect
@@ -82,6 +87,7 @@ def result_page(request: Request) -> Response:
         "critical": critical_links(result, knowledge),
         "why_not": why_not_links(result, knowledge),
         "answers": [question_answer(knowledge, q, v) for q, v in result.answers.items()],
+        "reports": ctx.report is not None,
     })
 
 
@@ -96,7 +102,10 @@ def download(request: Request, fmt: str) -> Response:
         return redirect("/")
     result = ctx.result(case)
     with ctx.engine():
-        body, media = report(ctx.triage, case, result, fmt)
+        made = report(ctx.report, ctx.triage, case, result, fmt)
+    if made is None:
+        raise HTTPException(404, "This app was started without the report writer; `itb-triage serve` has it.")
+    body, media = made
     return Response(body.encode("utf-8"), media_type=media,
                     headers={"content-disposition": f'attachment; filename="{download_name(record, fmt)}"'})
 

@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from itb_triage.engine.case import MAX_CASE_BYTES
+from itb_triage.engine import MAX_CASE_BYTES
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from itb_triage.engine.interview import WhyItem
-from itb_triage.engine.knowledge import Knowledge
+from itb_triage.engine import Knowledge, WhyItem
 
 
 def question_json(knowledge: Knowledge, question: str) -> dict[str, Any]:
