@@ -19,15 +19,10 @@ from starlette.concurrency import run_in_threadpool
 from itb_triage.engine import CaseError, EngineError, InterviewState, Knowledge, check_case, printable, read_case_text
 
 from .context import UnknownSession, WebContext
+from .pages import context
 from .views import question_json, why_json
 
 BODY_NAME = "request body"  # where a bad body is, in its one-line error
-
-
-def context(request: Request) -> WebContext:
-    ctx = request.app.state.ctx
-    assert isinstance(ctx, WebContext)
-    return ctx
 
 
 def error(status: int, message: str) -> JSONResponse:
