@@ -113,8 +113,7 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 
 def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
     """The output lines of a chunk of cases (each a result or an error record)."""
-    from itb_triage.engine import CaseError, EngineError
-    from itb_triage.engine.result import compact_json
+    from itb_triage.engine import CaseError, EngineError, compact_json
 
     from .exit_codes import classify
 

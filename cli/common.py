@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from itb_triage.engine.errors import TriageError
+from itb_triage.engine import TriageError
 
 from .exit_codes import ExitStatus, classify
 

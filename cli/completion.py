@@ -22,7 +22,7 @@ def _knowledge() -> Any:
 
 def complete_session_ids(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Saved interviews whose id begins with what is typed."""
-    from itb_triage.engine.sessions import SessionStore
+    from itb_triage.engine import SessionStore
 
     with contextlib.suppress(Exception):
         return [CompletionItem(i) for i in SessionStore().ids() if i.startswith(incomplete)]
@@ -47,7 +47,7 @@ def complete_what_if(_ctx: click.Context, _param: click.Parameter, incomplete: s
 
 def complete_why_not(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The ids `--why-not` takes, and `KIND:ID` once a kind is typed."""
-    from itb_triage.engine.whynot import target_ids
+    from itb_triage.engine import target_ids
 
     with contextlib.suppress(Exception):
         tables = target_ids(_knowledge())

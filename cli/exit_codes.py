@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import IntEnum
 
-from itb_triage.engine.errors import CaseError, EngineError, KnowledgeError, TriageError
+from itb_triage.engine import CaseError, EngineError, KnowledgeError, TriageError
 
 
 class ExitStatus(IntEnum):

@@ -1,7 +1,7 @@
 """`itb-triage explain`: how each conclusion was reached, why something was not, and what if.
 
 The command only reads the case and picks the renderer; the reasoning lives in the
-engine (engine/explain.py, whynot.py, whatif.py, critical.py). `review` takes a checked
+engine (engine/derivations.py, whynot.py, whatif.py, critical.py). `review` takes a checked
 Case, so a case from elsewhere (an interview session) can be explained the same way.
 """
 
@@ -14,15 +14,26 @@ from typing import Any
 
 import click
 
-from itb_triage.engine.case import Case
-from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
-from itb_triage.engine.critical import range_text
-from itb_triage.engine.explain import Derivation, Explanation, Node, explain
-from itb_triage.engine.knowledge import Knowledge
-from itb_triage.engine.result import Result
-from itb_triage.engine.session import Triage
-from itb_triage.engine.whatif import WhatIf, what_if
-from itb_triage.engine.whynot import PatternCheck, RuleCheck, WhyNot, WhyNotAnalysis, parse_targets, target_ids
+from itb_triage.engine import (
+    NOT_A_MEDICAL_DEVICE,
+    Case,
+    Derivation,
+    Explanation,
+    Knowledge,
+    Node,
+    PatternCheck,
+    Result,
+    RuleCheck,
+    Triage,
+    WhatIf,
+    WhyNot,
+    WhyNotAnalysis,
+    explain,
+    parse_targets,
+    range_text,
+    target_ids,
+    what_if,
+)
 
 from .completion import complete_what_if, complete_why_not
 from .reasoning import Citations, answer_text, fact_label, status_words

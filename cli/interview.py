@@ -20,9 +20,7 @@ from .completion import complete_session_ids
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
-    from itb_triage.engine import Triage
-    from itb_triage.engine.interview import Interview
-    from itb_triage.engine.sessions import SessionRecord, SessionStore
+    from itb_triage.engine import Interview, SessionRecord, SessionStore, Triage
 
 WIDTH = 80
 COMMANDS = (
@@ -61,7 +59,7 @@ class _Session:
         self.saving = True
 
     def save(self) -> None:
-        from itb_triage.engine.sessions import SessionError
+        from itb_triage.engine import SessionError
 
         if not self.saving:
             return
@@ -82,8 +80,7 @@ class _Session:
 
 def _ask(session: _Session, question: str, number: int) -> None:
     """Ask one question until it gets a valid answer, a skip, or a command."""
-    from itb_triage.engine.interview import AnswerError
-    from itb_triage.engine.typed_answers import example, wanted
+    from itb_triage.engine import AnswerError, example_answer, what_to_type
 
     interview = session.interview
     entry = interview.knowledge.questions[question]
@@ -100,7 +97,8 @@ def _ask(session: _Session, question: str, number: int) -> None:
         if entry["type"] == "multi":
             _say("Several: separate with commas, e.g. 1,3. None: type none.", indent="   ")
     else:
-        _say(f"{wanted(entry)[0].upper()}{wanted(entry)[1:]}, for example {example(entry)}.", indent="   ")
+        wanted = what_to_type(entry)
+        _say(f"{wanted[0].upper()}{wanted[1:]}, for example {example_answer(entry)}.", indent="   ")
     _say(entry["help"], indent="   ")
     while True:
         try:
@@ -195,7 +193,7 @@ def _run(session: _Session) -> None:
 
 def _load_session(store: SessionStore, resume: str | None, interview_factory: Any,
                   answers_file: str | None, version: str) -> _Session:
-    from itb_triage.engine.interview import InterviewState
+    from itb_triage.engine import InterviewState
 
     if resume is not None:
         record = store.load(resume) if resume != "LATEST" else store.latest_unfinished()
@@ -261,9 +259,7 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
     help, quit. Every answer is saved as you go; Ctrl-C or end of input saves too
     (exit status 130) and prints how to resume.
     """
-    from itb_triage.engine.interview import Interview
-    from itb_triage.engine.relevance import Relevance
-    from itb_triage.engine.sessions import SessionStore
+    from itb_triage.engine import Interview, Relevance, SessionStore
 
     engine = triage()
     relevance = Relevance(engine.knowledge)
@@ -341,7 +337,7 @@ def sessions() -> None:
 @sessions.command("list")
 def sessions_list() -> None:
     """Saved interviews, oldest first."""
-    from itb_triage.engine.sessions import SessionStore
+    from itb_triage.engine import SessionStore
 
     store = SessionStore()
     records, problems = store.records()
@@ -359,7 +355,7 @@ def sessions_list() -> None:
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_ids)
 def sessions_show(session_id: str) -> None:
     """The answers of one saved interview (ID or its unique beginning)."""
-    from itb_triage.engine.sessions import SessionStore
+    from itb_triage.engine import SessionStore
 
     record = SessionStore().load(session_id)
     questions = triage().knowledge.questions
@@ -398,6 +394,6 @@ def _wrapped(text: str, hang: str) -> list[str]:
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_ids)
 def sessions_delete(session_id: str) -> None:
     """Delete one saved interview (ID or its unique beginning)."""
-    from itb_triage.engine.sessions import SessionStore
+    from itb_triage.engine import SessionStore
 
     click.echo(f"Deleted {SessionStore().delete(session_id)}.")

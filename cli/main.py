@@ -27,7 +27,7 @@ FORMATS = ("text", "markdown", "json")
 
 
 def _version_text() -> str:
-    from itb_triage.engine.fingerprint import knowledge_version
+    from itb_triage.engine import knowledge_version
 
     return f"itb-triage {__version__} (knowledge {knowledge_version()})"
 

@@ -12,8 +12,7 @@ import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
-from itb_triage.engine.result import Result
+from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Result
 
 ASSESSMENT_WORDS = {
     "likely": "likely",

@@ -19,14 +19,19 @@ from typing import Any, Protocol
 
 import click
 
-from itb_triage.engine.case import Case
-from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
-from itb_triage.engine.critical import range_text
-from itb_triage.engine.explain import Explanation, Node, explain
-from itb_triage.engine.knowledge import Knowledge
-from itb_triage.engine.plan import Plan, build_plan
-from itb_triage.engine.result import Result
-from itb_triage.engine.session import Triage
+from itb_triage.engine import (
+    NOT_A_MEDICAL_DEVICE,
+    Case,
+    Explanation,
+    Knowledge,
+    Node,
+    Plan,
+    Result,
+    Triage,
+    build_plan,
+    explain,
+    range_text,
+)
 
 from .reasoning import Citations, answer_text, fact_label, status_words
 from .render import ASSESSMENT_WORDS, GRADE_WORDS, URGENCY_WORDS

@@ -119,7 +119,7 @@ def question_unit(entry: Mapping[str, Any]) -> Unit | None:
     return UNITS.get(str(unit).lower()) if unit else None
 
 
-def example(entry: Mapping[str, Any]) -> str:
+def example_answer(entry: Mapping[str, Any]) -> str:
     """An example answer for the retry message, true to the question's type and range."""
     if entry["type"] == "multi":
         return "1,3" if len(entry["values"]) >= 3 else "1"
@@ -147,10 +147,10 @@ _OTHER_UNIT: Mapping[str, tuple[Unit, int]] = {
 
 
 def _retry(entry: Mapping[str, Any], problem: str) -> AnswerError:
-    return AnswerError(f"{problem}. Type {wanted(entry)}, for example {example(entry)}")
+    return AnswerError(f"{problem}. Type {what_to_type(entry)}, for example {example_answer(entry)}")
 
 
-def wanted(entry: Mapping[str, Any]) -> str:
+def what_to_type(entry: Mapping[str, Any]) -> str:
     if entry["type"] == "choice":
         return f"a number from 1 to {len(entry['values'])} or an answer in words"
     if entry["type"] == "multi":

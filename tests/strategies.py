@@ -13,6 +13,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from itb_triage.engine import load_knowledge
+
 ROOT = Path(__file__).resolve().parent.parent
 CASE_SCHEMA = json.loads((ROOT / "knowledge" / "schemas" / "case.schema.json").read_text(encoding="utf-8"))
 QUESTIONS: dict[str, dict[str, Any]] = CASE_SCHEMA["properties"]["answers"]["properties"]
@@ -20,17 +22,13 @@ CLASSIC: dict[str, Any] = json.loads((ROOT / "tests" / "data" / "vignettes" / "v
     "case"
 ]["answers"]
 
-SCREENING = (
-    "trauma_onset", "knee_locking", "knee_giving_way", "knee_swelling", "fever_or_hot_red_joint",
-    "numbness_or_tingling", "leg_weakness", "saddle_numbness_or_bladder_bowel", "night_pain",
-    "unexplained_weight_loss", "calf_swelling", "groin_pain", "focal_bone_pain",
-)
-FOLLOW_UPS = {
-    "cannot_bear_weight": "trauma_onset",
-    "cannot_bend_knee_90": "trauma_onset",
-    "bone_tender_after_injury": "trauma_onset",
-    "chest_pain_or_breathless": "calf_swelling",
-}
+# The screening questions come from the knowledge (`screening: true`), so a new one is
+# covered by the safety invariants the day it is added. A follow-up is a screening
+# question asked only after another's answer (its `relevant_when`).
+_KNOWLEDGE = load_knowledge()
+_SCREENING = [q for q, entry in _KNOWLEDGE.questions.items() if entry.get("screening")]
+SCREENING = tuple(q for q in _SCREENING if not _KNOWLEDGE.relevance[q])
+FOLLOW_UPS = {q: _KNOWLEDGE.relevance[q][0].ids[0] for q in _SCREENING if _KNOWLEDGE.relevance[q]}
 ALL_SCREENING = SCREENING + tuple(FOLLOW_UPS)
 
 
