@@ -251,12 +251,25 @@ def _several(entry: Mapping[str, Any], text: str, min_items: int) -> list[str]:
         if min_items > 0:
             raise _retry(entry, "At least one answer is needed")
         return []
-    try:  # a whole label may hold a comma ("Insoles, orthotics or different shoes")
-        return [_choice(entry, text)]
-    except AnswerError:
-        pass
-    parts = [p.strip() for p in re.split(r",|;|&|\+|\band\b|\bor\b", text) if p.strip()]
-    chosen = [_choice(entry, part) for part in parts]
+    # Split at commas and "and", then match the longest run of pieces first: a label
+    # may itself hold a comma or an "and" ("Insoles, orthotics or different shoes").
+    pieces = re.split(r"(,|;|&|\+|\band\b)", text)
+    words, chosen, start = pieces[::2], [], 0
+    while start < len(words):
+        for end in range(len(words), start, -1):
+            part = "".join(pieces[2 * start: 2 * end - 1]).strip(" ,;&+")
+            if not part:  # only separators: skip them
+                if end == start + 1:
+                    break
+                continue
+            try:
+                chosen.append(_choice(entry, part))
+            except AnswerError:
+                if end == start + 1:
+                    raise
+                continue
+            break
+        start = end
     if len(set(chosen)) != len(chosen):
         raise _retry(entry, "Each answer once, please")
     order = [str(v["id"]) for v in entry["values"]]
