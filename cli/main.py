@@ -63,7 +63,8 @@ class _LazyGroup(click.Group):
         the usage, "Aborted!" and status 1), so they all arrive here.
         """
         try:
-            status = super().main(args, prog_name or "itb-triage", complete_var, standalone_mode=False, **extra)
+            # Always "itb-triage": Click's test runner would name it after the function.
+            status = super().main(args, "itb-triage", complete_var, standalone_mode=False, **extra)
         except Exception as exc:
             if not standalone_mode:
                 raise
