@@ -13,8 +13,6 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from itb_triage.engine import load_knowledge
-
 ROOT = Path(__file__).resolve().parent.parent
 CASE_SCHEMA = json.loads((ROOT / "knowledge" / "schemas" / "case.schema.json").read_text(encoding="utf-8"))
 QUESTIONS: dict[str, dict[str, Any]] = CASE_SCHEMA["properties"]["answers"]["properties"]
@@ -22,14 +20,37 @@ CLASSIC: dict[str, Any] = json.loads((ROOT / "tests" / "data" / "vignettes" / "v
     "case"
 ]["answers"]
 
-# The screening questions come from the knowledge (`screening: true`), so a new one is
-# covered by the safety invariants the day it is added. A follow-up is a screening
-# question asked only after another's answer (its `relevant_when`).
-_KNOWLEDGE = load_knowledge()
-_SCREENING = [q for q, entry in _KNOWLEDGE.questions.items() if entry.get("screening")]
-SCREENING = tuple(q for q in _SCREENING if not _KNOWLEDGE.relevance[q])
-FOLLOW_UPS = {q: _KNOWLEDGE.relevance[q][0].ids[0] for q in _SCREENING if _KNOWLEDGE.relevance[q]}
+
+
+def _screening_from_knowledge() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The screening questions, and each follow-up's parent, as the knowledge defines them.
+
+    Derived, not listed, so a new screening question cannot escape invariants 1-3.
+    """
+    from itb_triage.engine.documents import load_yaml
+
+    questions = load_yaml((ROOT / "knowledge" / "questions.yaml").read_text(encoding="utf-8"))["questions"]
+    top: list[str] = []
+    follow_ups: dict[str, str] = {}
+    for question in questions:
+        if not question.get("screening"):
+            continue
+        parents = [next(iter(p["answer"])) for p in question.get("relevant_when", []) if "answer" in p]
+        if parents:
+            follow_ups[question["id"]] = parents[0]
+        else:
+            top.append(question["id"])
+    return tuple(top), follow_ups
+
+
+SCREENING, FOLLOW_UPS = _screening_from_knowledge()
 ALL_SCREENING = SCREENING + tuple(FOLLOW_UPS)
+
+
+def applies(question: str, answers: dict[str, Any]) -> bool:
+    """A screening question applies when it has no parent, or its parent is `yes` or `unsure`."""
+    parent = FOLLOW_UPS.get(question)
+    return parent is None or answers.get(parent) in ("yes", "unsure")
 
 
 def answer_values(spec: dict[str, Any]) -> st.SearchStrategy[Any]:
