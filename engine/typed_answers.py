@@ -103,11 +103,14 @@ FILLER_WORDS = frozenset({"about", "around", "roughly", "approximately", "approx
                           "maybe", "perhaps", "just", "over", "under", "ish", "old", "ago", "of", "for", "the",
                           "in", "it", "was", "is", "i'm", "im", "i", "am", "since"})
 
+# Words that do not tell one answer from another.
+SMALL_WORDS = frozenset({"a", "an", "the", "of", "my", "it", "is", "i", "to", "on", "in", "at", "and", "or"})
+
 # Endings that make a word form of an option ("gradually" -> gradual, "worsening" -> worse).
 _ENDINGS = ("ally", "ly", "ing", "ed", "er", "s")
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z][a-z'/]*|[~/]")
-_OUT_OF = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/|out of)\s*(\d+(?:\.\d+)?)\s*$")
+_TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)?|[a-z][a-z'/]*|[~/]")
+_OUT_OF = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:/|out of)\s*([0-9]+(?:\.[0-9]+)?)\s*$")
 
 
 # --- the question's side ----------------------------------------------------------------
@@ -189,7 +192,7 @@ def _clean(text: str) -> str:
 def _choice(entry: Mapping[str, Any], text: str) -> str:
     options = entry["values"]
     ids = [str(v["id"]) for v in options]
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "¹" is a digit to isdigit(), not to int()
         if 1 <= int(text) <= len(ids):
             return ids[int(text) - 1]
         raise _retry(entry, f"There is no answer {text}")
@@ -199,7 +202,10 @@ def _choice(entry: Mapping[str, Any], text: str) -> str:
     meaning = YES_NO_WORDS.get(text)
     if meaning is not None and meaning in ids:
         return meaning
-    found = _by_word_form(options, text) or _by_beginning(options, text)
+    first_word = re.split(r"[ ,;]", text, maxsplit=1)[0]
+    if YES_NO_WORDS.get(first_word) in ids and first_word != text:  # "yes, once", "no, never"
+        return str(YES_NO_WORDS[first_word])
+    found = _by_word_form(options, text) or _by_beginning(options, text) or _by_words(options, text)
     if len(found) == 1:
         return found[0]
     if found:
@@ -237,6 +243,15 @@ def _by_word_form(options: list[Mapping[str, Any]], text: str) -> list[str]:
     """The options whose id, label or label's first part is `text` in another word form."""
     wanted = _stems(text)
     return [str(o["id"]) for o in options if any(_stems(key) == wanted for key in _keys(o))]
+
+
+def _by_words(options: list[Mapping[str, Any]], text: str) -> list[str]:
+    """The options whose label has every word typed, in some form ("after a set distance"
+    for "After a fairly set distance into a run"); small words do not count."""
+    typed = {w for w in _stems(text) if w not in SMALL_WORDS}
+    if not typed:
+        return []
+    return [str(o["id"]) for o in options if typed <= {w for key in _keys(o) for w in _stems(key)}]
 
 
 def _by_beginning(options: list[Mapping[str, Any]], text: str) -> list[str]:
