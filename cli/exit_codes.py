@@ -23,8 +23,9 @@ class ExitStatus(IntEnum):
 
 
 def _engine_failure(exc: EngineError) -> str:
-    where = f"{exc.where}: " if exc.where else ""
-    return f"{where}the rule engine failed: {exc}"
+    # On a case the error names its file; at start-up (a wrong durable-rules, say) the
+    # message says it all.
+    return f"{exc.where}: the rule engine failed: {exc}" if exc.where else str(exc)
 
 
 # Each engine error class, its exit status and how its message is put, most specific

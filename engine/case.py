@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from .documents import DocumentError, load_document
-from .errors import CaseError
+from .errors import MAX_PROBLEMS, CaseError
 from .facts import normalise_number
 from .knowledge import Knowledge
 
@@ -352,13 +352,14 @@ def _case_errors(error: jsonschema.ValidationError, where: str, knowledge: Knowl
     if error.validator == "additionalProperties" and list(error.absolute_path) == ["answers"]:
         given = error.instance if isinstance(error.instance, dict) else {}
         unknown = sorted(str(key) for key in given if key not in knowledge.questions) or ["?"]
-        return [_unknown_question(name, where, knowledge) for name in unknown]
+        # Only the ones shown get a suggestion: difflib on 60,000 unknown ids takes minutes.
+        return [_unknown_question(name, where, knowledge, suggest=n < MAX_PROBLEMS) for n, name in enumerate(unknown)]
     return [_case_error(error, where, knowledge)]
 
 
-def _unknown_question(name: str, where: str, knowledge: Knowledge) -> CaseError:
+def _unknown_question(name: str, where: str, knowledge: Knowledge, suggest: bool = True) -> CaseError:
     problem = f"unknown question id '{name}'"
-    close = difflib.get_close_matches(name, list(knowledge.questions), n=1)
+    close = difflib.get_close_matches(name, list(knowledge.questions), n=1) if suggest else []
     if close:
         return CaseError(where, f"$.answers.{name}", problem, hint=f"did you mean '{close[0]}'?")
     return CaseError(where, f"$.answers.{name}", problem, "a question id of the case schema")
