@@ -48,6 +48,7 @@ _EXPORTS = {
     "RuleCheck": "whynot",
     "PatternCheck": "whynot",
     "parse_targets": "whynot",
+    "target_ids": "whynot",
     "what_if": "whatif",
     "WhatIf": "whatif",
     "build_plan": "plan",
@@ -65,6 +66,10 @@ _EXPORTS = {
     "WhyItem": "interview",
     "URGENT": "interview",
     "Analysis": "relevance",
+    "Reading": "typed_answers",
+    "read_answer": "typed_answers",
+    "what_to_type": "typed_answers",
+    "example_answer": "typed_answers",
     "Relevance": "relevance",
     "SessionStore": "interview_store",
     "SessionRecord": "interview_store",
@@ -111,6 +116,10 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .summary import Summary as Summary
     from .summary import summarise as summarise
     from .triage import Triage as Triage
+    from .typed_answers import Reading as Reading
+    from .typed_answers import example_answer as example_answer
+    from .typed_answers import read_answer as read_answer
+    from .typed_answers import what_to_type as what_to_type
     from .whatif import WhatIf as WhatIf
     from .whatif import what_if as what_if
     from .whynot import PatternCheck as PatternCheck
@@ -119,6 +128,7 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .whynot import WhyNotAnalysis as WhyNotAnalysis
     from .whynot import parse_targets as parse_targets
     from .whynot import why_not as why_not
+    from .whynot import target_ids as target_ids
     from .wording import range_text as range_text
 
 
