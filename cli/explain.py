@@ -8,6 +8,7 @@ Case, so a case from elsewhere (an interview session) can be explained the same 
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 

@@ -127,8 +127,8 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .whynot import WhyNot as WhyNot
     from .whynot import WhyNotAnalysis as WhyNotAnalysis
     from .whynot import parse_targets as parse_targets
-    from .whynot import why_not as why_not
     from .whynot import target_ids as target_ids
+    from .whynot import why_not as why_not
     from .wording import range_text as range_text
 
 
