@@ -20,7 +20,11 @@ _EXPORTS = {
     "load_knowledge": "knowledge",
     "Result": "result",
     "Case": "case",
+    "check_case": "case",
+    "read_case_text": "case",
     "Triage": "session",
+    "Interview": "interview",
+    "InterviewState": "interview",
 }
 
 __all__ = sorted(_EXPORTS)
