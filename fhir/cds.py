@@ -154,35 +154,30 @@ def detail(result: Result) -> str:
         cited = sorted({numbers[i] for i in ids if i in numbers})
         return f" [{', '.join(map(str, cited))}]" if cited else ""
 
-    parts = [f"**{_md(result.headline)}**"]
-    if result.red_flags:
-        parts.append("**Warning signs**\n\n" + "\n".join(
-            f"- {_md(f['name'])}{refs(f.get('citations', ()))}" for f in result.red_flags))
-    if result.reasons:
-        parts.append("**Why**\n\n" + "\n".join(f"- {_md(r.because)}{refs(r.citations)}" for r in result.reasons))
-    if result.conditions:
-        parts.append("**Conditions**\n\n" + "\n".join(
-            f"- {_md(c['name'])}: {c['assessment']}{refs(c.get('citations', ()))}" for c in result.conditions))
-    if result.unanswered_screening:
-        parts.append("**Safety questions still unanswered**\n\n" + "\n".join(
-            f"- `{q}`" for q in result.unanswered_screening))
-    if result.recommendations:
-        parts.append("**What to do**\n\n" + "\n".join(
-            f"- {_md(activity_text(r))}{refs(r.get('citations', ()))}" for r in result.recommendations))
-    if result.avoid:
-        parts.append("**Avoid**\n\n" + "\n".join(
-            f"- {_md(a['title'])}{refs(a.get('citations', ()))}" for a in result.avoid))
-    if result.citations:
-        parts.append("**References**\n\n" + "\n".join(
-            f"{c['number']}. {_md(c['reference'])} ({c['status'].replace('_', ' ')})" for c in result.citations))
-    parts.append(f"_{_md(_notice())}_")
+    md = literal_markdown
+    parts = [f"**{md(result.headline)}**"]
+
+    def section(title: str, lines: list[str]) -> None:
+        if lines:
+            parts.append(f"**{title}**\n\n" + "\n".join(lines))
+
+    section("Warning signs", [f"- {md(f['name'])}{refs(f.get('citations', ()))}" for f in result.red_flags])
+    section("Why", [f"- {md(r.because)}{refs(r.citations)}" for r in result.reasons])
+    section("Conditions", [f"- {md(c['name'])}: {c['assessment']}{refs(c.get('citations', ()))}"
+                           for c in result.conditions])
+    section("Safety questions still unanswered", [f"- `{q}`" for q in result.unanswered_screening])
+    section("What to do", [f"- {md(activity_text(r))}{refs(r.get('citations', ()))}" for r in result.recommendations])
+    section("Avoid", [f"- {md(a['title'])}{refs(a.get('citations', ()))}" for a in result.avoid])
+    section("References", [f"{c['number']}. {md(c['reference'])} ({c['status'].replace('_', ' ')})"
+                           for c in result.citations])
+    parts.append(f"_{md(_notice())}_")
     return "\n\n".join(parts)
 
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>#|])")
 
 
-def _md(text: str) -> str:
+def literal_markdown(text: str) -> str:
     """Knowledge text as literal Markdown: its own asterisks, brackets and tags stay text."""
     return _MARKDOWN.sub(r"\\\1", _one_line(text))
 

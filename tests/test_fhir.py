@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,9 +123,9 @@ def _enabled(item: Mapping[str, Any], answers: Mapping[str, Any], knowledge: Kno
             continue
         expected = (condition["answerCoding"]["code"] if "answerCoding" in condition
                     else condition.get("answerInteger", condition.get("answerDecimal")))
-        compare = {"=": lambda a: a == expected, ">=": lambda a: a >= expected, ">": lambda a: a > expected,
-                   "<=": lambda a: a <= expected, "<": lambda a: a < expected}[condition["operator"]]
-        results.append(any(compare(a) for a in given))
+        compare = {"=": operator.eq, ">=": operator.ge, ">": operator.gt, "<=": operator.le,
+                   "<": operator.lt}[condition["operator"]]
+        results.append(any(compare(a, expected) for a in given))
     return any(results) if item.get("enableBehavior") == "any" else all(results)
 
 
