@@ -92,7 +92,9 @@ def bundle(knowledge: Knowledge, case: Case, result: Result, **options: Any) -> 
 
 def guidance_response(knowledge: Knowledge, result: Result, subject: Resource, when: str,
                       plan_url: str | None) -> Resource:
-    incomplete = bool(result.unanswered_screening)
+    # Only an `incomplete` result waits for answers; an urgent one with safety questions
+    # still open has its answer already.
+    incomplete = result.disposition == "incomplete"
     out: Resource = {
         "resourceType": "GuidanceResponse",
         "moduleUri": RULES_URI,
@@ -120,7 +122,7 @@ def guidance_response(knowledge: Knowledge, result: Result, subject: Resource, w
 def risk_assessment(knowledge: Knowledge, result: Result, subject: Resource, when: str, qr_url: str) -> Resource:
     out: Resource = {
         "resourceType": "RiskAssessment",
-        "status": "preliminary" if result.unanswered_screening else "final",
+        "status": "preliminary" if result.disposition == "incomplete" else "final",
         "method": {"text": f"itb-triage rules, knowledge version {result.knowledge_version}"},
         "subject": subject,
         "occurrenceDateTime": when,

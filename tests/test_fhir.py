@@ -335,8 +335,10 @@ def test_the_bundle_maps_the_result_faithfully_and_validates(
 
     guidance = entries["GuidanceResponse"]["resource"]
     assert guidance["status"] == ("data-required" if result.disposition == "incomplete" else "success")
-    if result.unanswered_screening:
+    if result.disposition == "incomplete":
         assert len(guidance["dataRequirement"][0]["mustSupport"]) == len(result.unanswered_screening)
+    else:
+        assert "dataRequirement" not in guidance
     assert guidance["note"][0]["text"] == result.headline
 
     risk = entries["RiskAssessment"]["resource"]
