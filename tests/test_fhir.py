@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from itb_triage.cli.fhir import DEFAULT_SERVER
 from itb_triage.cli.main import cli
-from itb_triage.engine import Case, Knowledge, Triage, check_case
+from itb_triage.engine import Case, CaseError, Knowledge, Triage, check_case
 from itb_triage.engine.patterns import parse_pattern
 from itb_triage.engine.relevance import relevant_by_condition
 from itb_triage.fhir import names
@@ -30,7 +32,7 @@ from itb_triage.fhir.questionnaire import code_systems, questionnaire
 from itb_triage.fhir.response import case_from_response, to_response
 from itb_triage.fhir.validation import empty_places
 
-from .conftest import DATA
+from .conftest import DATA, examples
 
 ROOT = Path(__file__).resolve().parent.parent
 # The project's own copies, and the shared set (which has more) where it is beside the repo.
@@ -423,3 +425,38 @@ def test_fhir_help_is_listed(runner: CliRunner) -> None:
     assert "fhir" in run.stdout
     for command in ("questionnaire", "case", "bundle", "codesystems"):
         assert runner.invoke(cli, ["fhir", command, "--help"]).exit_code == 0
+
+
+# --- anything at all ---------------------------------------------------------------
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                     st.text(max_size=12), st.sampled_from(["yes", "no", "left", "lateral_knee", names.NONE_OF_THESE]))
+_link_ids = st.one_of(st.sampled_from(["side", "age_years", "pain_locations", "knee_locking", "screening",
+                                       names.OUTCOME_DISPOSITION]), st.text(max_size=8), st.integers())
+_values = st.one_of(
+    st.fixed_dictionaries({"valueCoding": st.one_of(_scalars, st.fixed_dictionaries(
+        {"code": _scalars}, optional={"system": st.sampled_from([names.ANSWERS, "http://x"])}))}),
+    st.fixed_dictionaries({"valueInteger": _scalars}), st.fixed_dictionaries({"valueDecimal": _scalars}),
+    st.fixed_dictionaries({"valueString": _scalars}), _scalars,
+)
+_items = st.recursive(
+    st.fixed_dictionaries({}, optional={"linkId": _link_ids, "answer": st.one_of(_scalars, st.lists(_values,
+                                                                                                   max_size=3))}),
+    lambda children: st.fixed_dictionaries({"linkId": _link_ids}, optional={
+        "item": st.one_of(_scalars, st.lists(children, max_size=3)),
+        "answer": st.lists(st.fixed_dictionaries({"item": st.lists(children, max_size=2)}), max_size=2)}),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(item=st.lists(_items, max_size=4), extra=st.dictionaries(
+    st.sampled_from(["identifier", "questionnaire", "status", "contained"]), _scalars, max_size=2))
+def test_any_response_is_a_case_or_one_line_error(item: list[Any], extra: dict[str, Any], knowledge: Knowledge) -> None:
+    document = {"resourceType": "QuestionnaireResponse", "item": item, **extra}
+    try:
+        case = case_from_response(document, "qr.json", knowledge)
+    except CaseError as exc:
+        assert exc.one_line().startswith("qr.json: ") and "\n" not in exc.one_line()
+    else:
+        assert set(case.answers) <= set(knowledge.questions)
