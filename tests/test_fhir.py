@@ -218,7 +218,9 @@ def test_none_of_these_is_an_empty_multiple_choice_and_back(knowledge: Knowledge
 
 def test_a_response_is_read_at_any_depth_and_ignores_form_text(knowledge: Knowledge) -> None:
     """Form fillers nest follow-ups under answers; display and outcome items carry no answer."""
-    parent, child = next((p.ids[0], q) for q, ps in knowledge.relevance.items() for p in ps)
+    parent, child = next((p.ids[0], q) for q, ps in knowledge.relevance.items() for p in ps
+                         if knowledge.questions[p.ids[0]]["type"] == "choice"
+                         and knowledge.questions[q]["type"] == "choice")
     parent_value = next(v["id"] for v in knowledge.questions[parent]["values"]
                         if relevant_by_condition(knowledge.relevance[child], {parent: v["id"]}))
     child_value = knowledge.questions[child]["values"][0]["id"]
