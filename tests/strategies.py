@@ -70,10 +70,18 @@ ANSWER_STRATEGIES = {q: answer_values(spec) for q, spec in QUESTIONS.items()}
 random_answers = st.fixed_dictionaries({}, optional=ANSWER_STRATEGIES)
 
 
+# Every worked case is a starting point, so the generated cases reach the rarer corners
+# (failed rehab, surgery, hip-tendon pain, emergencies) as well as the typical one.
+WORKED: list[dict[str, Any]] = [
+    json.loads(path.read_text(encoding="utf-8"))["case"]["answers"]
+    for path in sorted((ROOT / "tests" / "data" / "vignettes").glob("*.json"))
+]
+
+
 @st.composite
 def near_classic_answers(draw: st.DrawFn) -> dict[str, Any]:
-    """The typical presentation with a few answers changed and a few dropped."""
-    answers = dict(CLASSIC)
+    """A worked case (most often the typical presentation) with a few answers changed and a few dropped."""
+    answers = dict(draw(st.one_of(st.just(CLASSIC), st.sampled_from(WORKED))))
     for question in draw(st.lists(st.sampled_from(sorted(QUESTIONS)), max_size=4, unique=True)):
         answers[question] = draw(ANSWER_STRATEGIES[question])
     for question in draw(st.lists(st.sampled_from(sorted(answers)), max_size=2, unique=True)):
