@@ -49,6 +49,7 @@ class _LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "batch": "batch:batch",
         "explain": "explain:explain_command",
+        "fhir": "fhir:fhir_group",
         "interview": "interview:interview",
         "report": "report:report_command",
         "serve": "serve:serve",
@@ -108,16 +109,17 @@ def cli() -> None:
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for reading, markdown for a report, json for programs (the contract).")
 def assess(case: str, fmt: str) -> None:
-    """Assess one case file (JSON or YAML; `-` reads stdin).
+    """Assess one case file (JSON or YAML; `-` reads stdin), or a FHIR QuestionnaireResponse.
 
     Exit status 0 on success, 2 for a bad case file, 3 for invalid knowledge,
     4 for an engine failure.
     """
+    from .fhir import read_case
     from .render import question_texts, render_json, render_text
 
     data, where = read_input(case)
     engine = triage()
-    checked = engine.read_case(data, where)
+    checked = read_case(engine, data, where)  # a case file or a QuestionnaireResponse
     # The JSON and the Markdown report carry the critical answers (tens of ms per case).
     result = engine.assess(checked, critical=fmt in ("json", "markdown"))
     questions = question_texts(engine.knowledge.questions)

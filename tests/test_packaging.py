@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
-TOP_FOLDERS = ("engine", "cli", "rules", "knowledge", "web")
+TOP_FOLDERS = ("engine", "cli", "rules", "knowledge", "web", "fhir")
 # The web app's templates and assets are package data beside its modules.
 WEB_DATA = ("templates", "static")
 
