@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-
 if TYPE_CHECKING:
     from itb_triage.engine import Case, Triage
 
