@@ -21,11 +21,11 @@ from itb_triage.engine.explain import Derivation, Explanation, Node, explain
 from itb_triage.engine.knowledge import Knowledge
 from itb_triage.engine.result import Result
 from itb_triage.engine.session import Triage
+from itb_triage.engine.textsafe import printable
 from itb_triage.engine.whatif import WhatIf, what_if
 from itb_triage.engine.whynot import PatternCheck, RuleCheck, WhyNot, WhyNotAnalysis, parse_targets
 
 from .reasoning import Citations, answer_text, fact_label, status_words
-from .render import printable
 
 FORMATS = ("text", "json")
 KIND_HEADINGS = {

@@ -7,13 +7,13 @@ tests compare whole outputs at a fixed width. Colour is the caller's choice.
 from __future__ import annotations
 
 import json
-import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
 from itb_triage.engine.result import Result
+from itb_triage.engine.textsafe import printable
 
 ASSESSMENT_WORDS = {
     "likely": "likely",
@@ -35,13 +35,6 @@ GRADE_WORDS = {
     "none": "no scientific support",
 }
 
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """A case's own text shown in a terminal: no escape sequences, no line breaks."""
-    return _CONTROL.sub("?", text)
 
 
 def _title(result: Result, width: int) -> str:
