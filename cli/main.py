@@ -25,7 +25,9 @@ FORMATS = ("text", "markdown", "json")
 
 
 def _fail(message: str, status: ExitStatus) -> NoReturn:
-    click.echo(f"itb-triage: error: {message}", err=True)
+    from itb_triage.engine.textsafe import printable  # messages quote file names, ids, answers
+
+    click.echo(f"itb-triage: error: {printable(message)}", err=True)
     sys.exit(int(status))
 
 
@@ -52,13 +54,24 @@ def _triage() -> Triage:
 
 
 def _read_input(source: str) -> tuple[bytes, str]:
-    """The bytes of a case file, or of stdin for `-`, and the name to report."""
-    if source == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
+    """The bytes of a case file, or of stdin for `-`, and the name to report.
+
+    Never more than the case size limit is read (`assess /dev/zero` stops at once).
+    """
+    from itb_triage.engine import CaseError
+    from itb_triage.engine.case import MAX_CASE_BYTES
+    from itb_triage.engine.safefile import ReadError, read_bounded, read_stream_bounded
+
+    where = "<stdin>" if source == "-" else source
     try:
-        return Path(source).read_bytes(), source
-    except OSError as exc:
-        _fail(f"{source}: cannot read the case file: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
+        if source == "-":
+            return read_stream_bounded(sys.stdin.buffer, MAX_CASE_BYTES, where), where
+        return read_bounded(source, MAX_CASE_BYTES), where
+    except ReadError as exc:
+        if exc.too_large:
+            _fail(CaseError(where, "", exc.reason, f"a case file of at most {MAX_CASE_BYTES:,} bytes").one_line(),
+                  ExitStatus.INPUT_ERROR)
+        _fail(f"{where}: cannot read the case file: {exc.reason}", ExitStatus.INPUT_ERROR)
 
 
 def _width() -> int:
@@ -191,9 +204,18 @@ def _summary(knowledge: Knowledge) -> str:
 
 def main() -> None:
     """Console-script entry point: Click's own handling, except that Ctrl-C exits with the
-    documented 130 (Click's standalone mode says "Aborted!" and exits 1)."""
+    documented 130 (Click's standalone mode says "Aborted!" and exits 1), and a failed
+    write to stdout is one line and exit status 2."""
+    from . import stdout
+
+    stdout.guard()
     try:
         status = cli.main(prog_name="itb-triage", standalone_mode=False)
+        sys.stdout.flush()
+    except stdout.StdoutError as exc:  # `> /dev/full`, a closed pipe: one line, not a traceback
+        stdout.silence()
+        click.echo(f"itb-triage: error: cannot write the output: {exc.strerror or exc}", err=True)
+        sys.exit(int(ExitStatus.INPUT_ERROR))
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("interrupted", err=True)  # Click has already ended the ^C line
         sys.exit(int(ExitStatus.INTERRUPTED))
