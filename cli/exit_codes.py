@@ -15,5 +15,7 @@ class ExitStatus(IntEnum):
     KNOWLEDGE_INVALID = 3
     #: The rule engine failed on a case; a bug, please report it with the case.
     ENGINE_FAILURE = 4
+    #: The session is open in another interview (`interview --resume`, `sessions delete`).
+    SESSION_BUSY = 5
     #: Interrupted by the user (Ctrl-C).
     INTERRUPTED = 130

@@ -18,7 +18,9 @@ import click
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
+    from itb_triage.engine import Knowledge
     from itb_triage.engine.interview import Interview
+    from itb_triage.engine.locking import FileLock
     from itb_triage.engine.sessions import SessionRecord, SessionStore
 
 WIDTH = 80
@@ -50,11 +52,17 @@ def _color() -> bool | None:
 class _Session:
     """The interview plus its saved record; saving problems are reported once, not fatal."""
 
-    def __init__(self, interview: Interview, record: SessionRecord, store: SessionStore) -> None:
+    def __init__(self, interview: Interview, record: SessionRecord, store: SessionStore,
+                 lock: FileLock | None = None) -> None:
         self.interview = interview
         self.record = record
         self.store = store
+        self.lock = lock  # held from start to end: a second interview on it is refused
         self.saving = True
+
+    def close(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     def save(self) -> None:
         from itb_triage.engine.sessions import SessionError
@@ -185,24 +193,37 @@ def _run(session: _Session) -> None:
 
 
 def _load_session(store: SessionStore, resume: str | None, interview_factory: Any,
-                  answers_file: str | None, version: str) -> _Session:
+                  answers_file: str | None, knowledge: Knowledge) -> _Session:
+    """The session to run: resumed (locked, then checked against the knowledge) or new."""
     from itb_triage.engine import CaseError
     from itb_triage.engine.interview import InterviewState
-    from itb_triage.engine.sessions import SessionError
+    from itb_triage.engine.sessions import SessionBusy, SessionError, fit_to_knowledge
 
+    version = knowledge.version
     if resume is not None:
         try:
-            record = store.load(resume) if resume != "LATEST" else store.latest_unfinished()
+            for note in store.open():
+                _say(f"Note: {note}.")
+            if resume == "LATEST":
+                latest = store.latest_unfinished()
+                if latest is None:
+                    _fail("no unfinished interview to resume (see `itb-triage sessions list`)",
+                          ExitStatus.INPUT_ERROR)
+                resume = latest.id
+            lock = store.lock(resume)
+            record = store.load(resume)  # read under the lock: what the last interview saved
+        except SessionBusy as exc:
+            _fail(str(exc), ExitStatus.SESSION_BUSY)
         except SessionError as exc:
             _fail(str(exc), ExitStatus.INPUT_ERROR)
-        if record is None:
-            _fail("no unfinished interview to resume (see `itb-triage sessions list`)", ExitStatus.INPUT_ERROR)
         if record.knowledge_version != version:
             _say(f"Note: the knowledge changed since this interview began ({record.knowledge_version} -> {version}); "
-                 "your answers are kept.")
+                 "your answers are kept where they still fit.")
+        for problem in fit_to_knowledge(record, knowledge):
+            _say(f"Note: {problem}.")
         record.finished = False
         _say(f"Resuming interview {record.id}: {len(record.state.answers)} answers so far.")
-        return _Session(interview_factory(record.state), record, store)
+        return _Session(interview_factory(record.state), record, store, lock)
     state = InterviewState()
     case_id = None
     if answers_file is not None:
@@ -217,7 +238,15 @@ def _load_session(store: SessionStore, resume: str | None, interview_factory: An
         state.answers.update(case.answers)
         case_id = case.id
     record = store.new(state, version, case_id)
-    return _Session(interview_factory(state), record, store)
+    session = _Session(interview_factory(state), record, store)
+    try:
+        for note in store.open():
+            _say(f"Note: {note}.")
+        session.lock = store.lock(record.id)
+    except SessionError as exc:
+        session.saving = False
+        _say(f"Note: {exc}. Your answers will not be saved, but the interview goes on.")
+    return session
 
 
 def _fail(message: str, status: ExitStatus) -> NoReturn:
@@ -225,18 +254,20 @@ def _fail(message: str, status: ExitStatus) -> NoReturn:
     sys.exit(int(status))
 
 
-def _write_case(path: Path, interview: Interview, case_id: str | None) -> None:
+def _write_case(path: Path, interview: Interview, case_id: str | None) -> str | None:
+    """Write the answers as a case file, atomically; the one-line error if it failed."""
     import json
+
+    from itb_triage.engine.safefile import WriteError, atomic_write
 
     document = interview.case(case_id).to_json()
     try:
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        _say(f"Note: could not write {path}: {exc.strerror or exc}")
-    else:
-        _say(f"Answers saved as a case file: {path}")
+        atomic_write(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+                     what="the case file")
+    except WriteError as exc:
+        return str(exc)
+    _say(f"Answers saved as a case file: {path}")
+    return None
 
 
 @click.command()
@@ -254,7 +285,10 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
 
     Questions go to stderr and the result to stdout. At any prompt: ? or why, back,
     help, quit. Every answer is saved as you go; Ctrl-C or end of input saves too
-    (exit status 130) and prints how to resume.
+    (exit status 130) and prints how to resume. A session another interview has
+    open is refused (exit status 5). A saved answer that no longer fits the
+    questions is set aside with a note, and asked again if it matters. If
+    --save-case FILE cannot be written, the result is shown, then exit status 2.
     """
     from itb_triage.engine.interview import Interview
     from itb_triage.engine.relevance import Relevance
@@ -262,12 +296,19 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
 
     from .main import _triage
 
-
     triage = _triage()
     relevance = Relevance(triage.knowledge)
     store = SessionStore()
     session = _load_session(store, resume, lambda state: Interview(triage, state, relevance), answers_file,
-                            triage.knowledge.version)
+                            triage.knowledge)
+    try:
+        _interview(session, triage, resume, save_case, fmt)
+    finally:
+        session.close()
+
+
+def _interview(session: _Session, triage: Any, resume: str | None, save_case: Path | None, fmt: str) -> None:
+    """Greet, ask until done (saving as it goes), finish."""
     interview_ = session.interview
     case_id = session.record.case_id or session.record.id
     session.save()
@@ -314,8 +355,7 @@ def _finish(session: _Session, interview_: Interview, case_id: str, triage: Any,
 
     session.record.finished = True
     session.save()
-    if save_case is not None:
-        _write_case(save_case, interview_, case_id)
+    failed = _write_case(save_case, interview_, case_id) if save_case is not None else None
     result = interview_.result(case_id)
     questions = question_texts(triage.knowledge.questions)
     if fmt == "json":
@@ -328,6 +368,8 @@ def _finish(session: _Session, interview_: Interview, case_id: str, triage: Any,
     else:
         _say()
         click.echo(render_text(result, WIDTH, questions), nl=False)
+    if failed is not None:  # after the result: the answers are in the session all the same
+        _fail(failed, ExitStatus.INPUT_ERROR)
 
 
 @click.group()
@@ -335,56 +377,80 @@ def sessions() -> None:
     """List, show or delete saved interviews."""
 
 
+def _store(create: bool = False) -> SessionStore:
+    """The session store, its folder checked; a refused folder is exit status 2."""
+    from itb_triage.engine.sessions import SessionError, SessionStore
+
+    store = SessionStore()
+    try:
+        notes = store.open(create=create)
+    except SessionError as exc:
+        _fail(str(exc), ExitStatus.INPUT_ERROR)
+    for note in notes:
+        click.echo(f"itb-triage: warning: {note}", err=True)
+    return store
+
+
 @sessions.command("list")
 def sessions_list() -> None:
     """Saved interviews, oldest first."""
-    from itb_triage.engine.sessions import SessionStore
+    from itb_triage.engine.textsafe import printable
 
-    store = SessionStore()
+    store = _store()
     records, problems = store.records()
     for problem in problems:
-        click.echo(f"itb-triage: warning: {problem}", err=True)
+        click.echo(f"itb-triage: warning: {printable(problem)}", err=True)
     if not records:
-        click.echo(f"No saved interviews in {store.root}.")
+        click.echo(f"No saved interviews in {printable(str(store.root))}.")
         return
     for record in records:
         status = "finished" if record.finished else "in progress"
-        click.echo(f"{record.id}  {record.updated}  {len(record.state.answers):>2} answers  {status}")
+        click.echo(printable(f"{record.id}  {record.updated}  {len(record.state.answers):>2} answers  {status}"))
 
 
 @sessions.command("show")
 @click.argument("session_id", metavar="ID")
 def sessions_show(session_id: str) -> None:
     """The answers of one saved interview."""
-    from itb_triage.engine.sessions import SessionError, SessionStore
+    from itb_triage.engine.sessions import SessionError, fit_to_knowledge
+    from itb_triage.engine.textsafe import printable
 
     from .main import _triage
 
     try:
-        record = SessionStore().load(session_id)
+        record = _store().load(session_id)
     except SessionError as exc:
         _fail(str(exc), ExitStatus.INPUT_ERROR)
-    questions = _triage().knowledge.questions
-    click.echo(f"Interview {record.id} ({'finished' if record.finished else 'in progress'}), "
-               f"started {record.created}, last answer {record.updated}")
+    knowledge = _triage().knowledge
+    # Shown as an interview would resume it; the file itself is left as it is.
+    for problem in fit_to_knowledge(record, knowledge):
+        click.echo(f"itb-triage: warning: {printable(problem)}", err=True)
+    questions = knowledge.questions
+    click.echo(printable(f"Interview {record.id} ({'finished' if record.finished else 'in progress'}), "
+                         f"started {record.created}, last answer {record.updated}"))
     for question, value in record.state.answers.items():
-        entry = questions.get(question, {"text": question, "values": []})
+        entry = questions[question]
         labels = {v["id"]: v["label"] for v in entry.get("values", [])}
         shown = ", ".join(labels.get(v, str(v)) for v in value) if isinstance(value, list) else labels.get(
             value, str(value))
-        click.echo(f"- {entry['text']}\n    {shown or 'none'}")
+        click.echo(f"- {entry['text']}\n    {printable(shown) or 'none'}")
     if record.state.skipped:
         click.echo(f"Skipped: {', '.join(record.state.skipped)}")
+    if record.dropped:
+        click.echo("Set aside (no longer fit the questions): " + printable(
+            ", ".join(f"{question} = {value!r}" for question, value in record.dropped.items())))
 
 
 @sessions.command("delete")
 @click.argument("session_id", metavar="ID")
 def sessions_delete(session_id: str) -> None:
-    """Delete one saved interview."""
-    from itb_triage.engine.sessions import SessionError, SessionStore
+    """Delete one saved interview (not one that an interview has open: exit status 5)."""
+    from itb_triage.engine.sessions import SessionBusy, SessionError
 
     try:
-        SessionStore().delete(session_id)
+        _store().delete(session_id)
+    except SessionBusy as exc:
+        _fail(str(exc), ExitStatus.SESSION_BUSY)
     except SessionError as exc:
         _fail(str(exc), ExitStatus.INPUT_ERROR)
     click.echo(f"Deleted {session_id}.")

@@ -14,9 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
-from .case import Case, check_case, expected_text
+from .case import Case, answer_problem, check_case, expected_text
 from .facts import Fact, normalise_number
 from .knowledge import Knowledge
 from .relevance import Analysis, Relevance, relevant_by_condition
@@ -241,8 +239,9 @@ class Interview:
             except ValueError:
                 raise AnswerError(f"expected {expected_text(question, self.knowledge)}") from None
             value = normalise_number(number)
-        schema = self.knowledge.case_schema["properties"]["answers"]["properties"][question]
-        if not jsonschema.Draft202012Validator(schema).is_valid(value):
+        # The same check as a case file's answer: refuses NaN and infinity too, which
+        # pass every range test (`nan` typed at a number prompt once crashed the end).
+        if answer_problem(question, value, "interview", self.knowledge) is not None:
             raise AnswerError(f"expected {expected_text(question, self.knowledge)}")
         return value
 
