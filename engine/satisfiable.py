@@ -177,7 +177,7 @@ class _Search:
 
     def witness(self, rule: Rule, branch: Branch) -> Witness | Unsatisfiable:
         self._steps = 0
-        goals = tuple(("pattern", p, not p.negated, frozenset()) for p in branch.patterns)
+        goals: tuple[_Goal, ...] = tuple(("pattern", p, not p.negated, frozenset()) for p in branch.patterns)
         runs = 0
         try:
             for state in self._solve(goals, _State()):
