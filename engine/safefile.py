@@ -164,7 +164,12 @@ def read_bounded(path: Path | str, limit: int, where: str | None = None, follow_
         raise ReadError(name, str(exc.strerror or exc)) from None
     try:
         os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as stream:
+        stream = os.fdopen(fd, "rb", closefd=False)  # a folder is refused here (EISDIR)
+    except OSError as exc:
+        os.close(fd)
+        raise ReadError(name, str(exc.strerror or exc)) from None
+    try:
+        with stream:
             return read_stream_bounded(stream, limit, name)
     finally:
         os.close(fd)
