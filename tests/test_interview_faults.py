@@ -64,6 +64,11 @@ def test_kill_9_never_leaves_a_partial_session_file(seed: int, triage: Triage, t
         resumed = CliRunner().invoke(cli, ["interview", "--resume", path.stem, "--format", "json"],
                                      input="\n".join(lines) + "\n", env={"ITB_TRIAGE_HOME": str(tmp_path)})
         assert resumed.exit_code in (0, 130), resumed.stderr
+    # A kill between creating a temporary file and renaming it leaves the temporary
+    # file; the next start removes it (issue 12: 28 were left after 100 kills).
+    listed = CliRunner().invoke(cli, ["sessions", "list"], env={"ITB_TRIAGE_HOME": str(tmp_path)})
+    assert listed.exit_code == 0, listed.stderr
+    assert not list(sessions.glob(".*.tmp"))
 
 
 def test_a_full_disk_is_reported_once_and_the_result_still_shown(
