@@ -34,9 +34,10 @@ from typing import Any
 
 from durable import engine as durable
 
-from itb_triage.engine.durable_backend import Firing, durable_definition
+from itb_triage.engine.durable_backend import durable_definition
 from itb_triage.engine.errors import EngineError
 from itb_triage.engine.facts import Fact
+from itb_triage.engine.firing import Firing
 from itb_triage.engine.rulebase import STAGES, PatternIndex, Rule
 
 

@@ -92,7 +92,7 @@ def _lines(stream: IO[bytes], name: str) -> Iterator[Item]:
     record, and the rest of it is skipped piece by piece, so memory stays small
     whatever the input holds.
     """
-    from itb_triage.engine.case import MAX_CASE_BYTES
+    from itb_triage.engine import MAX_CASE_BYTES
 
     number = 0
     while line := stream.readline(MAX_CASE_BYTES + 1):
@@ -116,8 +116,7 @@ def _skip_line(stream: IO[bytes]) -> int:
 
 
 def _too_large(where: str, what: str) -> str:
-    from itb_triage.engine import CaseError
-    from itb_triage.engine.case import MAX_CASE_BYTES
+    from itb_triage.engine import MAX_CASE_BYTES, CaseError
 
     return CaseError(where, "", f"{what} more than {MAX_CASE_BYTES:,} bytes",
                      f"a case of at most {MAX_CASE_BYTES:,} bytes").one_line()
@@ -130,8 +129,7 @@ def _case_files(folder: Path) -> list[str]:
 
 def _folder(folder: Path, names: list[str]) -> Iterator[Item]:
     """One item per case file of a folder, each read with the case size bound."""
-    from itb_triage.engine.case import MAX_CASE_BYTES
-    from itb_triage.engine.safefile import ReadError, read_bounded
+    from itb_triage.engine import MAX_CASE_BYTES, ReadError, read_bounded
 
     for name in names:
         path = folder / name
@@ -154,8 +152,7 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 
 def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
     """The output lines of a chunk of cases (each a result or an error record)."""
-    from itb_triage.engine import CaseError, EngineError
-    from itb_triage.engine.result import compact_json
+    from itb_triage.engine import CaseError, EngineError, compact_json
 
     lines: list[str] = []
     failed = 0
@@ -279,7 +276,7 @@ def _same_file(source: str, target: str) -> bool:
 
 def _open_output(target: str, source: str, stack: contextlib.ExitStack) -> IO[bytes]:
     """stdout for `-`; else FILE, written atomically: replaced only when every line is written."""
-    from itb_triage.engine.safefile import WriteError, atomic_output
+    from itb_triage.engine import WriteError, atomic_output
 
     if target == "-":
         return sys.stdout.buffer
@@ -341,7 +338,7 @@ def batch(source: str, target: str, jobs: int, critical: bool) -> None:
     the error), if IN cannot be read or FILE cannot be written; 3 for invalid
     knowledge; 4 if a worker process died; 130 if interrupted.
     """
-    from itb_triage.engine.safefile import WriteError
+    from itb_triage.engine import WriteError
 
     # More workers than CPUs only cost memory and start-up (--jobs 1000 forked a thousand).
     jobs = min(jobs, cpu_count())

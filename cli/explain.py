@@ -1,31 +1,41 @@
 """`itb-triage explain`: how each conclusion was reached, why something was not, and what if.
 
 The command only reads the case and picks the renderer; the reasoning lives in the
-engine (engine/explain.py, whynot.py, whatif.py, critical.py). `review` takes a checked
+engine (engine/derivations.py, whynot.py, whatif.py, critical.py). `review` takes a checked
 Case, so a case from elsewhere (an interview session) can be explained the same way.
 """
 
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
 
-from itb_triage.engine.case import Case
-from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
-from itb_triage.engine.critical import range_text
-from itb_triage.engine.explain import Derivation, Explanation, Node, explain
-from itb_triage.engine.knowledge import Knowledge
-from itb_triage.engine.result import Result
-from itb_triage.engine.session import Triage
-from itb_triage.engine.textsafe import printable
-from itb_triage.engine.whatif import WhatIf, what_if
-from itb_triage.engine.whynot import PatternCheck, RuleCheck, WhyNot, WhyNotAnalysis, parse_targets
+from itb_triage.engine import (
+    NOT_A_MEDICAL_DEVICE,
+    Case,
+    Derivation,
+    Explanation,
+    Knowledge,
+    Node,
+    PatternCheck,
+    Result,
+    RuleCheck,
+    Triage,
+    WhatIf,
+    WhyNot,
+    WhyNotAnalysis,
+    explain,
+    parse_targets,
+    printable,
+    range_text,
+    what_if,
+)
 
 from .reasoning import Citations, answer_text, fact_label, status_words
+from .render import Lines
 
 FORMATS = ("text", "json")
 KIND_HEADINGS = {
@@ -118,35 +128,6 @@ def _json(document: Mapping[str, Any]) -> str:
 # --- plain text ---------------------------------------------------------------------------
 
 
-class Lines:
-    """Wrapped lines at a fixed width, with tree prefixes."""
-
-    def __init__(self, width: int) -> None:
-        self.width = max(60, width)
-        self.lines: list[str] = []
-
-    def blank(self) -> None:
-        if self.lines and self.lines[-1] != "":
-            self.lines.append("")
-
-    def add(self, text: str, first: str = "", rest: str | None = None) -> None:
-        rest = first if rest is None else rest
-        wrapped = textwrap.wrap(text, width=self.width, initial_indent=first, subsequent_indent=rest,
-                                break_on_hyphens=False, break_long_words=True)
-        self.lines.extend(wrapped or [first.rstrip()])
-
-    def heading(self, text: str) -> None:
-        self.blank()
-        self.lines.append(text.upper())
-
-    def title(self, text: str) -> None:
-        text = text if len(text) <= self.width else text[: self.width - 3] + "..."
-        self.lines += [text, "=" * len(text)]
-
-    def text(self) -> str:
-        return "\n".join(line.rstrip() for line in self.lines).rstrip() + "\n"
-
-
 class TreePrinter:
     """Prints derivation trees; a derived fact already printed in full is referred back to."""
 
@@ -202,7 +183,7 @@ def _case_title(prefix: str, case_id: str | None) -> str:
 
 def render_explanation(explanation: Explanation, result: Result, knowledge: Knowledge, width: int = 80) -> str:
     """Every conclusion with its tree, then the critical answers and the references."""
-    out = Lines(width)
+    out = Lines(width, narrowest=60)
     refs = Citations(knowledge, result)
     trees = TreePrinter(out, refs, knowledge)
     out.title(_case_title("How itb-triage decided", explanation.case_id))
@@ -258,7 +239,7 @@ def _range_text(question: str, span: Mapping[str, Any], knowledge: Knowledge) ->
 
 def render_why_not(answers: Sequence[WhyNot], result: Result, knowledge: Knowledge, width: int = 80) -> str:
     """Each target: its status, the rules that could conclude it, and single answer changes."""
-    out = Lines(width)
+    out = Lines(width, narrowest=60)
     refs = Citations(knowledge, result)
     trees = TreePrinter(out, refs, knowledge)
     out.title(_case_title("Why not", result.case_id))
@@ -323,7 +304,7 @@ def _pattern_check(out: Lines, refs: Citations, trees: TreePrinter, check: Patte
 
 def render_what_if(change: WhatIf, knowledge: Knowledge, width: int = 80) -> str:
     """What changes: where to go, the tier, warning signs, conditions, advice."""
-    out = Lines(width)
+    out = Lines(width, narrowest=60)
     out.title(_case_title("What if", change.before.case_id))
     out.blank()
     for c in change.changes:

@@ -18,10 +18,7 @@ import click
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
-    from itb_triage.engine import Knowledge
-    from itb_triage.engine.interview import Interview
-    from itb_triage.engine.locking import FileLock
-    from itb_triage.engine.sessions import SessionRecord, SessionStore
+    from itb_triage.engine import FileLock, Interview, Knowledge, SessionRecord, SessionStore
 
 WIDTH = 80
 COMMANDS = (
@@ -65,7 +62,7 @@ class _Session:
             self.lock.release()
 
     def save(self) -> None:
-        from itb_triage.engine.sessions import SessionError
+        from itb_triage.engine import SessionError
 
         if not self.saving:
             return
@@ -84,7 +81,7 @@ class _Session:
 
 def _ask(session: _Session, question: str, number: int) -> None:
     """Ask one question until it gets a valid answer, a skip, or a command."""
-    from itb_triage.engine.interview import AnswerError
+    from itb_triage.engine import AnswerError
 
     interview = session.interview
     entry = interview.knowledge.questions[question]
@@ -195,9 +192,7 @@ def _run(session: _Session) -> None:
 def _load_session(store: SessionStore, resume: str | None, interview_factory: Any,
                   answers_file: str | None, knowledge: Knowledge) -> _Session:
     """The session to run: resumed (locked, then checked against the knowledge) or new."""
-    from itb_triage.engine import CaseError
-    from itb_triage.engine.interview import InterviewState
-    from itb_triage.engine.sessions import SessionBusy, SessionError, fit_to_knowledge
+    from itb_triage.engine import CaseError, InterviewState, SessionBusy, SessionError, fit_to_knowledge
 
     version = knowledge.version
     if resume is not None:
@@ -258,7 +253,7 @@ def _write_case(path: Path, interview: Interview, case_id: str | None) -> str | 
     """Write the answers as a case file, atomically; the one-line error if it failed."""
     import json
 
-    from itb_triage.engine.safefile import WriteError, atomic_write
+    from itb_triage.engine import WriteError, atomic_write
 
     document = interview.case(case_id).to_json()
     try:
@@ -290,9 +285,7 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
     questions is set aside with a note, and asked again if it matters. If
     --save-case FILE cannot be written, the result is shown, then exit status 2.
     """
-    from itb_triage.engine.interview import Interview
-    from itb_triage.engine.relevance import Relevance
-    from itb_triage.engine.sessions import SessionStore
+    from itb_triage.engine import Interview, Relevance, SessionStore
 
     from .main import _triage
 
@@ -379,7 +372,7 @@ def sessions() -> None:
 
 def _store(create: bool = False) -> SessionStore:
     """The session store, its folder checked; a refused folder is exit status 2."""
-    from itb_triage.engine.sessions import SessionError, SessionStore
+    from itb_triage.engine import SessionError, SessionStore
 
     store = SessionStore()
     try:
@@ -394,7 +387,7 @@ def _store(create: bool = False) -> SessionStore:
 @sessions.command("list")
 def sessions_list() -> None:
     """Saved interviews, oldest first."""
-    from itb_triage.engine.textsafe import printable
+    from itb_triage.engine import printable
 
     store = _store()
     records, problems = store.records()
@@ -412,8 +405,7 @@ def sessions_list() -> None:
 @click.argument("session_id", metavar="ID")
 def sessions_show(session_id: str) -> None:
     """The answers of one saved interview."""
-    from itb_triage.engine.sessions import SessionError, fit_to_knowledge
-    from itb_triage.engine.textsafe import printable
+    from itb_triage.engine import SessionError, fit_to_knowledge, printable
 
     from .main import _triage
 
@@ -445,7 +437,7 @@ def sessions_show(session_id: str) -> None:
 @click.argument("session_id", metavar="ID")
 def sessions_delete(session_id: str) -> None:
     """Delete one saved interview (not one that an interview has open: exit status 5)."""
-    from itb_triage.engine.sessions import SessionBusy, SessionError
+    from itb_triage.engine import SessionBusy, SessionError
 
     try:
         _store().delete(session_id)

@@ -25,14 +25,14 @@ FORMATS = ("text", "markdown", "json")
 
 
 def _fail(message: str, status: ExitStatus) -> NoReturn:
-    from itb_triage.engine.textsafe import printable  # messages quote file names, ids, answers
+    from itb_triage.engine import printable  # messages quote file names, ids, answers
 
     click.echo(f"itb-triage: error: {printable(message)}", err=True)
     sys.exit(int(status))
 
 
 def _version_text() -> str:
-    from itb_triage.engine.fingerprint import knowledge_version
+    from itb_triage.engine import knowledge_version
 
     return f"itb-triage {__version__} (knowledge {knowledge_version()})"
 
@@ -45,12 +45,14 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 
 def _triage() -> Triage:
     """Load the knowledge and compile the rules, mapping failures to exit statuses."""
-    from itb_triage.engine import KnowledgeError, Triage
+    from itb_triage.engine import EngineError, KnowledgeError, Triage
 
     try:
         return Triage()
     except KnowledgeError as exc:
         _fail(f"the knowledge base is invalid: {exc} (run `itb-triage kb validate`)", ExitStatus.KNOWLEDGE_INVALID)
+    except EngineError as exc:  # the rule engine cannot start: a wrong durable-rules, say
+        _fail(str(exc), ExitStatus.ENGINE_FAILURE)
 
 
 def _read_input(source: str) -> tuple[bytes, str]:
@@ -58,9 +60,7 @@ def _read_input(source: str) -> tuple[bytes, str]:
 
     Never more than the case size limit is read (`assess /dev/zero` stops at once).
     """
-    from itb_triage.engine import CaseError
-    from itb_triage.engine.case import MAX_CASE_BYTES
-    from itb_triage.engine.safefile import ReadError, read_bounded, read_stream_bounded
+    from itb_triage.engine import MAX_CASE_BYTES, CaseError, ReadError, read_bounded, read_stream_bounded
 
     where = "<stdin>" if source == "-" else source
     try:
@@ -176,8 +176,7 @@ def validate(knowledge_dir: Path | None, rules_dir: Path | None, witnesses: bool
     which the engine fires it; for each red flag, answers whose result shows it at its
     urgency. Prints every problem with its file and path, and exits 3 if there is any.
     """
-    from itb_triage.engine import KnowledgeError, load_knowledge
-    from itb_triage.engine.satisfiable import check_satisfiable
+    from itb_triage.engine import KnowledgeError, check_satisfiable, load_knowledge
 
     try:
         knowledge = load_knowledge(knowledge_dir, rules_dir)

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from itb_triage.engine.facts import Fact
-from itb_triage.engine.knowledge import Knowledge
-from itb_triage.engine.result import Result
+from itb_triage.engine import Fact, Knowledge, Result
 
 FACT_WORDS = {
     "finding": "finding",

@@ -11,9 +11,7 @@ import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
-from itb_triage.engine.result import Result
-from itb_triage.engine.textsafe import printable
+from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Result, printable
 
 ASSESSMENT_WORDS = {
     "likely": "likely",
@@ -55,11 +53,11 @@ def _question_text(question: str, questions: Mapping[str, str] | None) -> str:
     return questions.get(question, question) if questions else question
 
 
-class _Text:
-    """Accumulates wrapped lines at a fixed width."""
+class Lines:
+    """Text wrapped at a fixed width, for the terminal renderers (`assess`, `explain`)."""
 
-    def __init__(self, width: int) -> None:
-        self.width = max(40, width)
+    def __init__(self, width: int, narrowest: int = 40) -> None:
+        self.width = max(narrowest, width)
         self.lines: list[str] = []
 
     def blank(self) -> None:
@@ -70,20 +68,23 @@ class _Text:
         self.blank()
         self.lines.append(text.upper())
 
+    def title(self, text: str) -> None:
+        text = text if len(text) <= self.width else text[: self.width - 3] + "..."
+        self.lines += [text, "=" * len(text)]
+
+    def add(self, text: str, first: str = "", rest: str | None = None) -> None:
+        """`text` wrapped, its first line after `first`, the others after `rest` (default: `first`)."""
+        rest = first if rest is None else rest
+        wrapped = textwrap.wrap(text, width=self.width, initial_indent=first, subsequent_indent=rest,
+                                break_on_hyphens=False)
+        self.lines.extend(wrapped or [first.rstrip()])
+
     def para(self, text: str, indent: str = "", first: str | None = None) -> None:
-        self.lines.extend(
-            textwrap.wrap(
-                text,
-                width=self.width,
-                initial_indent=first if first is not None else indent,
-                subsequent_indent=indent,
-                break_on_hyphens=False,
-            )
-            or [indent.rstrip()]
-        )
+        """A paragraph indented by `indent`, its first line marked by `first` instead."""
+        self.add(text, indent if first is None else first, indent)
 
     def text(self) -> str:
-        return "\n".join(self.lines).rstrip() + "\n"
+        return "\n".join(line.rstrip() for line in self.lines).rstrip() + "\n"
 
 
 def _shown_numbers(result: Result) -> set[int]:
@@ -101,7 +102,7 @@ def _shown_numbers(result: Result) -> set[int]:
 
 def render_text(result: Result, width: int = 80, questions: Mapping[str, str] | None = None) -> str:
     """The runner's view: the disposition first, then what to do, avoid, why, references."""
-    out = _Text(width)
+    out = Lines(width)
     title = _title(result, out.width)
     out.lines.append(title)
     out.lines.append("=" * len(title))

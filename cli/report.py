@@ -19,15 +19,20 @@ from typing import Any, Protocol
 
 import click
 
-from itb_triage.engine.case import Case
-from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
-from itb_triage.engine.critical import range_text
-from itb_triage.engine.explain import Explanation, Node, explain
-from itb_triage.engine.knowledge import Knowledge
-from itb_triage.engine.plan import Plan, build_plan
-from itb_triage.engine.result import Result
-from itb_triage.engine.session import Triage
-from itb_triage.engine.textsafe import printable
+from itb_triage.engine import (
+    NOT_A_MEDICAL_DEVICE,
+    Case,
+    Explanation,
+    Knowledge,
+    Node,
+    Plan,
+    Result,
+    Triage,
+    build_plan,
+    explain,
+    printable,
+    range_text,
+)
 
 from .reasoning import Citations, answer_text, fact_label, status_words
 from .render import ASSESSMENT_WORDS, GRADE_WORDS, URGENCY_WORDS
@@ -522,8 +527,7 @@ def report_command(case: str, output: Path) -> None:
     Exit status 0 on success, 2 for a bad case file or output name, 3 for invalid
     knowledge, 4 for an engine failure.
     """
-    from itb_triage.engine import CaseError, EngineError
-    from itb_triage.engine.safefile import WriteError, atomic_write
+    from itb_triage.engine import CaseError, EngineError, WriteError, atomic_write
 
     from .exit_codes import ExitStatus
     from .main import _fail, _read_input, _triage

@@ -1,29 +1,125 @@
 """The triage engine: knowledge loading, rule compilation, forward chaining and the result.
 
-Nothing here writes to a terminal. Names are re-exported lazily so that importing one
-light submodule (e.g. `fingerprint` for `--version`) does not load durable_rules,
-jsonschema and the knowledge.
+This is its public face: adapters (cli/, and any other door onto the engine) import
+from `itb_triage.engine` only, never from its submodules (tests/test_architecture.py
+holds them to it). Nothing here writes to a terminal.
+
+Names are re-exported lazily so that importing one light name (`knowledge_version` for
+`--version`) does not load durable_rules, jsonschema and the knowledge.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+# name -> the submodule that defines it, by concept.
 _EXPORTS = {
-    "CaseError": "errors",
-    "EngineError": "errors",
-    "KnowledgeError": "errors",
+    # Errors (each adapter maps them to its own failure: exit status, HTTP status...).
     "TriageError": "errors",
+    "CaseError": "errors",
+    "KnowledgeError": "errors",
+    "EngineError": "errors",
     "QueryError": "errors",
+    "WriteError": "safefile",
+    "ReadError": "safefile",
+    "AnswerError": "interview",
+    "SessionError": "interview_store",
+    "SessionBusy": "interview_store",
+    # The knowledge, its fingerprint, and the proof that every rule can fire.
     "Knowledge": "knowledge",
     "load_knowledge": "knowledge",
-    "Result": "result",
+    "knowledge_version": "fingerprint",
+    "NOT_A_MEDICAL_DEVICE": "contract",
+    "check_satisfiable": "satisfiable",
+    # A case in, a result out.
     "Case": "case",
-    "Triage": "session",
+    "MAX_CASE_BYTES": "case",
+    "Triage": "triage",
+    "Result": "result",
+    "Fact": "facts",
+    "compact_json": "result",
+    # Reviewing a result: derivations, why not, what if, the plan.
+    "explain": "derivations",
+    "Explanation": "derivations",
+    "Node": "derivations",
+    "Derivation": "derivations",
+    "WhyNotAnalysis": "whynot",
+    "WhyNot": "whynot",
+    "RuleCheck": "whynot",
+    "PatternCheck": "whynot",
+    "parse_targets": "whynot",
+    "what_if": "whatif",
+    "WhatIf": "whatif",
+    "build_plan": "plan",
+    "Plan": "plan",
+    "range_text": "wording",
+    # The interview and its saved state.
+    "Interview": "interview",
+    "InterviewState": "interview",
+    "Relevance": "relevance",
+    "SessionStore": "interview_store",
+    "SessionRecord": "interview_store",
+    "fit_to_knowledge": "interview_store",
+    "FileLock": "locking",
+    # Files and text from users: bounded reads, atomic writes, the one neutraliser.
+    "read_bounded": "safefile",
+    "read_stream_bounded": "safefile",
+    "atomic_output": "safefile",
+    "atomic_write": "safefile",
+    "printable": "textsafe",
 }
 
 __all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architecture.py keeps both lists equal)
+    from .case import MAX_CASE_BYTES as MAX_CASE_BYTES
+    from .case import Case as Case
+    from .contract import NOT_A_MEDICAL_DEVICE as NOT_A_MEDICAL_DEVICE
+    from .derivations import Derivation as Derivation
+    from .derivations import Explanation as Explanation
+    from .derivations import Node as Node
+    from .derivations import explain as explain
+    from .errors import CaseError as CaseError
+    from .errors import EngineError as EngineError
+    from .errors import KnowledgeError as KnowledgeError
+    from .errors import QueryError as QueryError
+    from .errors import TriageError as TriageError
+    from .facts import Fact as Fact
+    from .fingerprint import knowledge_version as knowledge_version
+    from .interview import AnswerError as AnswerError
+    from .interview import Interview as Interview
+    from .interview import InterviewState as InterviewState
+    from .interview_store import SessionBusy as SessionBusy
+    from .interview_store import SessionError as SessionError
+    from .interview_store import SessionRecord as SessionRecord
+    from .interview_store import SessionStore as SessionStore
+    from .interview_store import fit_to_knowledge as fit_to_knowledge
+    from .knowledge import Knowledge as Knowledge
+    from .knowledge import load_knowledge as load_knowledge
+    from .locking import FileLock as FileLock
+    from .plan import Plan as Plan
+    from .plan import build_plan as build_plan
+    from .relevance import Relevance as Relevance
+    from .result import Result as Result
+    from .result import compact_json as compact_json
+    from .safefile import ReadError as ReadError
+    from .safefile import WriteError as WriteError
+    from .safefile import atomic_output as atomic_output
+    from .safefile import atomic_write as atomic_write
+    from .safefile import read_bounded as read_bounded
+    from .safefile import read_stream_bounded as read_stream_bounded
+    from .satisfiable import check_satisfiable as check_satisfiable
+    from .textsafe import printable as printable
+    from .triage import Triage as Triage
+    from .whatif import WhatIf as WhatIf
+    from .whatif import what_if as what_if
+    from .whynot import PatternCheck as PatternCheck
+    from .whynot import RuleCheck as RuleCheck
+    from .whynot import WhyNot as WhyNot
+    from .whynot import WhyNotAnalysis as WhyNotAnalysis
+    from .whynot import parse_targets as parse_targets
+    from .wording import range_text as range_text
 
 
 def __getattr__(name: str) -> Any:
@@ -31,3 +127,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

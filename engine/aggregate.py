@@ -1,10 +1,8 @@
-"""From the quiet network to one result: the few non-monotonic choices, in one place.
+"""From the quiet network to one result.
 
-- The most urgent disposition any rule concluded wins (ladder order in ladder.yaml).
-- The tier is the highest rung concluded, and none when treatment waits for a clinician.
-- Each condition keeps its strongest assessment (likely > suspected > possible > unlikely).
-- Something to avoid is never also recommended: the avoid item wins, and the withheld
-  recommendation is listed with the reason.
+The choices between conclusions (the most urgent disposition wins, and the rest) are
+the merge policy of engine/merge.py; here they are applied, and the knowledge each
+listed id stands for is looked up, in the orders a reader meets them.
 """
 
 from __future__ import annotations
@@ -12,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .durable_backend import Firing
 from .errors import EngineError
+from .firing import Firing
 from .knowledge import Knowledge
-from .result import Reason, Result, TraceStep
+from .merge import Merged, treatment_waits
+from .result import KeyReason, Result, TraceStep
 
-ASSESSMENT_STRENGTH = ("likely", "suspected", "possible", "unlikely")
 # Listing order: what must be ruled out first, then the rest by strength.
 ASSESSMENT_LISTING = ("suspected", "likely", "possible", "unlikely")
 
@@ -34,26 +32,18 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
     def ids(kind: str) -> set[str]:
         return by_kind.get(kind, set())
 
-    dispositions = ids("disposition")
-    if not dispositions:
+    merged = Merged.of(knowledge, concluded)
+    disposition = merged.disposition
+    if disposition is None:
         raise EngineError("no rule concluded a disposition")
-    disposition = min(dispositions, key=knowledge.disposition_rank)
-
     tier: str | None = None
-    if not knowledge.dispositions[disposition]["treatment_waits"]:
-        tiers = ids("tier")
-        if not tiers:
+    if not treatment_waits(knowledge, disposition):
+        tier = merged.tier
+        if tier is None:
             raise EngineError(f"no rule concluded a treatment tier for disposition '{disposition}'")
-        tier = max(tiers, key=knowledge.tier_rung)
+    assessments = merged.assessments
 
-    assessments: dict[str, str] = {}
-    for fact in concluded:
-        if fact.kind == "condition":
-            best = assessments.get(fact.id)
-            if best is None or ASSESSMENT_STRENGTH.index(str(fact.value)) < ASSESSMENT_STRENGTH.index(best):
-                assessments[fact.id] = str(fact.value)
-
-    avoid_ids = ids("avoid")
+    avoid_ids = merged.avoided
     recommended = ids("recommend")
     raised = ids("red_flag")
     red_flags = [
@@ -127,19 +117,19 @@ def _advice_entry(ident: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _key_reasons(firings: list[Firing], disposition: str, tier: str | None) -> tuple[Reason, ...]:
+def _key_reasons(firings: list[Firing], disposition: str, tier: str | None) -> tuple[KeyReason, ...]:
     """The rules behind the chosen disposition, the tier and any red flag, once each."""
     wanted = {("disposition", disposition)}
     if tier:
         wanted.add(("tier", tier))
-    reasons: dict[str, Reason] = {}
+    reasons: dict[str, KeyReason] = {}
     for firing in firings:
         rule = firing.rule
         if rule.id in reasons:
             continue
         for fact in firing.concluded:
             if fact.kind == "red_flag" or (fact.kind, fact.id) in wanted:
-                reasons[rule.id] = Reason(rule.id, rule.because, rule.cite)
+                reasons[rule.id] = KeyReason(rule.id, rule.because, rule.cite)
                 break
     return tuple(reasons.values())
 

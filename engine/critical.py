@@ -42,6 +42,12 @@ Signature = frozenset[int]
 Interval = tuple[float, bool, float, bool]
 
 
+def interval_json(interval: Interval) -> dict[str, float]:
+    """An interval as comparisons, e.g. {"gte": 6, "lte": 2600}: the JSON form everywhere."""
+    low, low_in, high, high_in = interval
+    return {"gte" if low_in else "gt": normalise_number(low), "lte" if high_in else "lt": normalise_number(high)}
+
+
 @dataclass(frozen=True)
 class Change:
     """One question's answer changed alone. `None` means unanswered."""
@@ -53,10 +59,7 @@ class Change:
 
     def range_json(self) -> dict[str, float] | None:
         """The interval as comparisons, e.g. {"gte": 6, "lte": 2600}."""
-        if self.interval is None:
-            return None
-        low, low_in, high, high_in = self.interval
-        return {"gte" if low_in else "gt": normalise_number(low), "lte" if high_in else "lt": normalise_number(high)}
+        return None if self.interval is None else interval_json(self.interval)
 
 
 @dataclass(frozen=True)
@@ -281,16 +284,6 @@ def critical_answers(knowledge: Knowledge, case: Case, result: Result | None = N
     order = {q: i for i, q in enumerate(knowledge.questions)}
     found.sort(key=lambda pair: (order[pair[0].question], value_order(knowledge, pair[0])))
     return tuple(CriticalAnswer(c, r.disposition, r.treatment_tier) for c, r in found)
-
-
-def range_text(span: Mapping[str, Any], whole: bool) -> str:
-    """An interval in words: `5 to 49` for whole numbers, `>= 0 and < 2` otherwise."""
-    if whole:
-        low = span["gte"] if "gte" in span else math.floor(span["gt"]) + 1
-        high = span["lte"] if "lte" in span else math.ceil(span["lt"]) - 1
-        return f"any whole number from {low} to {high}"
-    words = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
-    return "any value " + " and ".join(f"{words[k]} {v}" for k, v in span.items())
 
 
 def value_order(knowledge: Knowledge, change: Change) -> tuple[Any, ...]:

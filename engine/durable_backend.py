@@ -1,4 +1,4 @@
-"""The one module that talks to durable_rules.
+"""The one module that talks to durable_rules; docs/durable-rules.md has what it relies on.
 
 durable_rules 2.0.28 is a C core (`durable_rules_engine`) under a thin Python wrapper
 (`durable/engine.py`: Host, Ruleset, Closure, Promise). This module drives the C core
@@ -14,7 +14,7 @@ left out:
   change the session state, and `complete_and_start_action` does not read it (checked:
   identical firings, in identical order, over a 3,000-case cohort);
 - catching every exception an action raises and hiding it as a formatted traceback in
-  the session state (durable-rules-notes.md, section 2): here the loop is ours, so an
+  the session state (docs/durable-rules.md): here the loop is ours, so an
   action's errors are collected and raised to the caller as one EngineError;
 - the Host and its background timer threads (which ran about 0.15 % of cases off the
   caller's thread): there is no Host at all.
@@ -51,15 +51,43 @@ import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any, ClassVar
-
-import durable_rules_engine as _core  # type: ignore[import-not-found]
 
 from .errors import EngineError
 from .facts import Fact
+from .firing import Firing
 from .rulebase import STAGES, PatternIndex, Rule
 
+# Everything this module does with the C core was read from and measured on this release
+# (docs/durable-rules.md); another one may change what it relies on, silently.
+DURABLE_RULES_VERSION = "2.0.28"
 RULESET = "itb_triage"
+
+
+def _load_core() -> Any:
+    """The C core, after checking that it is the release this module was written for."""
+    try:
+        found = metadata.version("durable-rules")
+    except metadata.PackageNotFoundError:
+        found = None
+    if found != DURABLE_RULES_VERSION:
+        raise EngineError(
+            f"the rule engine needs durable-rules {DURABLE_RULES_VERSION}, but "
+            f"{'it is not installed' if found is None else f'{found} is installed'}: "
+            f"reinstall it with `pip install durable-rules=={DURABLE_RULES_VERSION}` (docs/durable-rules.md says why)"
+        )
+    try:
+        import durable_rules_engine  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise EngineError(
+            f"durable-rules {found} is installed but its C core does not load ({exc}); on Python 3.13 or later "
+            "build it with CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject (docs/durable-rules.md)"
+        ) from None
+    return durable_rules_engine
+
+
+_core = _load_core()
 
 # Result codes of the C core's assert and retract calls (durable/engine.py, _handle_result).
 _OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
@@ -79,16 +107,6 @@ _OPENER = "_opener"
 
 # One lock for every backend: the C core's handle tables are process-wide.
 _CORE_LOCK = threading.RLock()
-
-
-@dataclass(frozen=True)
-class Firing:
-    """One rule firing: which branch, the facts it matched, the facts it concluded."""
-
-    rule: Rule
-    branch: int
-    matched: tuple[Fact, ...]
-    concluded: tuple[Fact, ...]
 
 
 @dataclass
@@ -244,6 +262,18 @@ class DurableBackend:
         if run.errors:
             raise EngineError("; ".join(run.errors))
         return run.firings
+
+    def session_open(self) -> bool:
+        """Does a case still hold a session here? False between cases: every case's session
+        is deleted when it ends (durable_rules allows 1024 live sessions per ruleset)."""
+        with _CORE_LOCK:
+            if self._runs:
+                return True
+            try:  # the C core refuses to list the facts of a session it does not hold
+                _core.get_facts(self._handle, self._sid)
+            except _core.error:
+                return False
+            return True
 
     def _assert(self, call: Any, text: str, run: _Run) -> int:
         """Assert one fact or a batch at top level; return the session's state handle."""

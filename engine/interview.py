@@ -17,9 +17,10 @@ from typing import Any
 from .case import Case, answer_problem, check_case, expected_text
 from .facts import Fact, normalise_number
 from .knowledge import Knowledge
+from .merge import more_urgent, most_urgent
 from .relevance import Analysis, Relevance, relevant_by_condition
 from .result import Result
-from .session import Triage
+from .triage import Triage
 
 URGENT = ("emergency", "same_day")
 YES_NO_SHORTCUTS = {"y": "yes", "n": "no", "u": "unsure"}
@@ -113,8 +114,8 @@ class Interview:
     def urgent_disposition(self) -> str | None:
         """The most urgent settled disposition if it is emergency or same_day."""
         settled = self.analysis().settled("disposition")
-        best = min(settled, key=lambda f: f.rank if f.rank is not None else 99, default=None)
-        return best.id if best is not None and best.id in URGENT else None
+        best = most_urgent(self.knowledge, (f.id for f in settled))
+        return best if best in URGENT else None
 
     def next_question(self) -> str | None:
         """The next question worth asking, or None when the interview is complete."""
@@ -147,9 +148,8 @@ class Interview:
         )
 
     def _could_escalate(self, question: str, urgent: str) -> bool:
-        rank = self.knowledge.disposition_rank(urgent)
         return any(
-            goal.kind == "disposition" and goal.rank is not None and goal.rank < rank
+            goal.kind == "disposition" and more_urgent(self.knowledge, goal.id, than=urgent)
             for reason in self.analysis().reasons.get(question, ())
             for goal in reason.wanted
         )

@@ -19,8 +19,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 
-from .durable_backend import Firing
 from .facts import Fact
+from .firing import Firing
 from .patterns import Pattern
 from .rulebase import STAGES, Branch, Rule
 

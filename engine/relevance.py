@@ -23,6 +23,7 @@ from typing import Any
 
 from .facts import Fact, answer_facts
 from .knowledge import Knowledge
+from .merge import Merged
 from .patterns import Pattern
 from .rulebase import Branch, Rule
 
@@ -39,12 +40,8 @@ class Status(Enum):
     OPEN = "open"
 
 
-TERMINAL = ("red_flag", "unanswered", "condition", "disposition", "tier", "recommend", "avoid")
-ASSESSMENT_STRENGTH = ("likely", "suspected", "possible", "unlikely")
-
-
 @dataclass(frozen=True)
-class Reason:
+class QuestionReason:
     """Why a question is asked: a rule branch that tests it and what it could conclude."""
 
     rule: Rule
@@ -57,7 +54,7 @@ class Analysis:
     """The relevance of every question for one set of answers."""
 
     statuses: Mapping[Fact, Status]
-    reasons: Mapping[str, tuple[Reason, ...]]
+    reasons: Mapping[str, tuple[QuestionReason, ...]]
 
     def needed(self, question: str) -> bool:
         return bool(self.reasons.get(question))
@@ -118,7 +115,7 @@ class Relevance:
         self._closed = self.closed(answers, skipped)
         statuses = self._statuses(answers, facts)
         wanted = self._wanted(answers, facts, statuses)
-        reasons: dict[str, list[Reason]] = {}
+        reasons: dict[str, list[QuestionReason]] = {}
         for rule, branch in self._branches:
             if self._branch_truth(branch, answers, facts, statuses) is not Truth.UNKNOWN:
                 continue
@@ -130,7 +127,7 @@ class Relevance:
                 if question is not None and question not in answers and question not in self._closed:
                     reasons.setdefault(question, [])
                     if not any(r.rule is rule and r.branch is branch for r in reasons[question]):
-                        reasons[question].append(Reason(rule, branch, goals))
+                        reasons[question].append(QuestionReason(rule, branch, goals))
         return Analysis(statuses, {q: tuple(r) for q, r in reasons.items()})
 
     # --- three-valued evaluation ---------------------------------------------------
@@ -182,30 +179,10 @@ class Relevance:
     # --- what the outcome still depends on -------------------------------------------
 
     def _open_outcome(self, statuses: Mapping[Fact, Status]) -> set[Fact]:
-        """Open terminal facts that could still change the result if concluded."""
-        settled = [f for f, s in statuses.items() if s is Status.SETTLED]
-        worst_rank = min((f.rank for f in settled if f.kind == "disposition" and f.rank is not None), default=None)
-        top_rung = max((f.rank for f in settled if f.kind == "tier" and f.rank is not None), default=0)
-        strongest: dict[str, int] = {}
-        for f in settled:
-            if f.kind == "condition":
-                strength = ASSESSMENT_STRENGTH.index(str(f.value))
-                strongest[f.id] = min(strength, strongest.get(f.id, strength))
-        avoided = {f.id for f in settled if f.kind == "avoid"}
-        out: set[Fact] = set()
-        for fact, status in statuses.items():
-            if status is not Status.OPEN or fact.kind not in TERMINAL:
-                continue
-            if fact.kind == "disposition" and worst_rank is not None and (fact.rank or 0) >= worst_rank:
-                continue  # a settled, at least as urgent disposition already wins
-            if fact.kind == "tier" and (fact.rank or 0) <= top_rung:
-                continue
-            if fact.kind == "condition" and ASSESSMENT_STRENGTH.index(str(fact.value)) >= strongest.get(fact.id, 99):
-                continue
-            if fact.kind == "recommend" and fact.id in avoided:
-                continue  # withheld whatever happens
-            out.add(fact)
-        return out
+        """Open facts that could still change the result if concluded (the merge policy
+        asked of what is settled so far)."""
+        merged = Merged.of(self.knowledge, (f for f, s in statuses.items() if s is Status.SETTLED))
+        return {f for f, s in statuses.items() if s is Status.OPEN and merged.would_change(self.knowledge, f)}
 
     def _wanted(self, answers: Mapping[str, Any], facts: list[Fact], statuses: Mapping[Fact, Status]) -> set[Fact]:
         wanted = self._open_outcome(statuses)

@@ -39,7 +39,7 @@ class TraceStep:
 
 
 @dataclass(frozen=True)
-class Reason:
+class KeyReason:
     """A key reason shown to the runner: a rule's plain-words `because`."""
 
     rule: str
@@ -63,7 +63,7 @@ class Result:
     avoid: tuple[Mapping[str, Any], ...]
     withheld: tuple[Mapping[str, str], ...]
     unanswered_screening: tuple[str, ...]
-    reasons: tuple[Reason, ...]
+    reasons: tuple[KeyReason, ...]
     citations: tuple[Mapping[str, Any], ...]
     trace: tuple[TraceStep, ...]
     knowledge_version: str

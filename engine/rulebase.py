@@ -157,7 +157,7 @@ class PatternIndex:
 
     Facts that no pattern tests are kept in Python only: asserting them into
     durable_rules raises MessageNotHandledException, which inside an action the engine
-    swallows at the cost of a formatted traceback (durable-rules-notes.md, section 3),
+    swallows at the cost of a formatted traceback (docs/durable-rules.md),
     and which in a batch defers the whole batch's actions to a background thread.
     """
 

@@ -24,7 +24,7 @@ from .critical import Change
 from .errors import CaseError, QueryError
 from .knowledge import Knowledge
 from .result import Result
-from .session import Triage
+from .triage import Triage
 
 EXAMPLE = "knee_locking=yes"
 

@@ -24,24 +24,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .aggregate import ASSESSMENT_STRENGTH
 from .critical import (
     Change,
     ChangeSearch,
     Interval,
+    interval_json,
     number_intervals,
-    range_text,
     representative,
     search_changes,
     value_order,
 )
+from .derivations import Node, TreeBuilder
 from .errors import QueryError
-from .explain import Node, TreeBuilder, pattern_text
 from .facts import Fact, Value, answer_facts
 from .knowledge import Knowledge
+from .merge import ASSESSMENT_STRENGTH, more_urgent, stronger_assessments
 from .patterns import Pattern
 from .result import Result
 from .rulebase import Rule
+from .wording import pattern_text, range_text
 
 # Target kinds as a user names them -> the kind of fact rules conclude.
 FACT_KINDS = {
@@ -308,9 +309,9 @@ class WhyNotAnalysis:
         elif target.kind == "condition":
             shown = {c["id"]: c["assessment"] for c in r.conditions}.get(target.id)
             if shown is not None and (target.value in (None, shown)):
-                if target.value is None and shown != ASSESSMENT_STRENGTH[0]:
+                if target.value is None and stronger_assessments(shown):
                     # Asked without an assessment: explain why nothing stronger was concluded.
-                    stronger = ", ".join(ASSESSMENT_STRENGTH[: ASSESSMENT_STRENGTH.index(shown)])
+                    stronger = ", ".join(stronger_assessments(shown))
                     return ("not_concluded", (f"{target.id} = {shown}",),
                             f"{target.id} is assessed as {shown}; no rule concluded a stronger "
                             f"assessment ({stronger}).")
@@ -324,7 +325,7 @@ class WhyNotAnalysis:
 
     def _note(self, target: Target) -> str:
         k, r = self.knowledge, self.result
-        if target.kind == "disposition" and k.disposition_rank(target.id) > k.disposition_rank(r.disposition):
+        if target.kind == "disposition" and more_urgent(k, r.disposition, than=target.id):
             return (f"Only the most urgent disposition concluded is shown, so {target.id} would also need "
                     f"every rule concluding {r.disposition} (or anything more urgent than {target.id}) not to fire.")
         if target.kind == "tier" and r.treatment_tier is None:
@@ -352,7 +353,7 @@ class WhyNotAnalysis:
         shown = {c["id"]: c["assessment"] for c in self.result.conditions}.get(target.id)
         if shown is None:
             return None
-        return set(ASSESSMENT_STRENGTH[: ASSESSMENT_STRENGTH.index(shown)])
+        return set(stronger_assessments(shown))
 
     def _rule_check(self, rule: Rule, concludes: Fact, depth: int) -> RuleCheck:
         branches = tuple(
@@ -411,7 +412,7 @@ class WhyNotAnalysis:
                     intervals.append(interval)
                     examples.append(example)
             whole = entry["type"] == "integer"
-            text = " or ".join(range_text(_span(i), whole) for i in intervals)
+            text = " or ".join(range_text(interval_json(i), whole) for i in intervals)
             return AnswerHint(question, "set", tuple(examples), f"{question}: {text}", tuple(intervals))
         values = [v["id"] for v in entry["values"]]
         if entry["type"] == "multi":
@@ -467,15 +468,6 @@ def _or(values: Sequence[Any]) -> str:
     if len(texts) <= 1:
         return "".join(texts)
     return ", ".join(texts[:-1]) + " or " + texts[-1]
-
-
-def _number(value: float) -> float:
-    return int(value) if float(value).is_integer() else value
-
-
-def _span(interval: Interval) -> dict[str, float]:
-    low, low_in, high, high_in = interval
-    return {"gte" if low_in else "gt": _number(low), "lte" if high_in else "lt": _number(high)}
 
 
 def why_not(knowledge: Knowledge, result: Result, text: str) -> tuple[WhyNot, ...]:

@@ -8,14 +8,16 @@ Run from anywhere, with the project's virtual environment:
 
 Mutants, one change each: every rule deleted; every pattern of every branch negated
 (wrapped in `not:`, or a `not:` unwrapped); every concluded value changed (a disposition
-to the next less urgent one, a tier to the rung below, a condition's assessment to a
-weaker one, a recommendation, avoid item, red flag, finding or open screening question
-to the next other id of its kind); every citation dropped from its rule's `cite` list.
+to the next less urgent one, a tier to the rung below, a condition's assessment to the
+next weaker one in the merge policy's order, none for the weakest; a recommendation,
+avoid item, red flag, finding or open screening question to the next other id of its
+kind); every citation dropped from its rule's `cite` list.
 
 For each mutant the knowledge is first checked as `itb-triage kb validate` checks it
 (loaded, then every rule and red flag proven reachable): a mutant it refuses is
-counted as "rejected by kb validate" (caught, and reported apart). The others run a
-fast subset of the suite (`pytest -x`, Hypothesis profile `mutation` of
+counted as "rejected by kb validate", reported apart and left out of the score, which
+is the tests' own: caught by the tests / reached the tests. The others run a fast
+subset of the suite (`pytest -x`, Hypothesis profile `mutation` of
 tests/conftest.py: few, reproducible examples); a failing run catches the mutant, a
 passing run lets it survive.
 
@@ -66,8 +68,6 @@ IGNORED = (
 )
 DOCS = ROOT / "docs" / "testing.md"
 BEGIN, END = "<!-- mutation-results:begin -->", "<!-- mutation-results:end -->"
-# A weaker assessment for each (value mutants of `condition`).
-WEAKER = {"likely": "possible", "suspected": "possible", "possible": "unlikely", "unlikely": "possible"}
 # Outcomes counted as caught.
 CAUGHT = ("rejected", "caught", "timeout", "crashed", "error")
 
@@ -165,6 +165,10 @@ class Alternatives:
     """The replacement for each concluded value: one per conclusion, chosen the same way every time."""
 
     def __init__(self, knowledge: Any) -> None:
+        # Imported here: the package comes from the snapshot put on sys.path in main().
+        from itb_triage.engine.merge import ASSESSMENT_STRENGTH
+
+        self.assessments: tuple[str, ...] = ASSESSMENT_STRENGTH  # strongest first
         self.dispositions: list[str] = list(knowledge.dispositions)
         self.tiers: list[str] = list(knowledge.tiers)
         self.ids: dict[str, list[str]] = {
@@ -182,8 +186,9 @@ class Alternatives:
         if kind == "tier":
             i = self.tiers.index(value)
             return self.tiers[i - 1] if i > 0 else self.tiers[1]
-        if kind == "condition":
-            return WEAKER[value]
+        if kind == "condition":  # the next weaker assessment; the weakest has none
+            i = self.assessments.index(value)
+            return self.assessments[i + 1] if i + 1 < len(self.assessments) else None
         options = self.ids[kind]
         start = options.index(value) if value in options else -1
         for step in range(1, len(options) + 1):
@@ -356,6 +361,9 @@ def run_all(todo: list[Mutant], workers: list[Worker], tests: tuple[str, ...], t
 
 
 def summary_rows(done: list[Mutant]) -> list[tuple[str, int, int, int, int, int, str]]:
+    """Per kind: mutants, rejected by the loader, reached the tests, caught by them, survived,
+    and the tests-only score (caught by the tests / reached the tests: loader rejections are
+    neither caught nor missed by the tests, so they stay out of it)."""
     rows = []
     for kind in (*KINDS, "all but cite", "all"):
         group = [m for m in done if kind == "all" or m.kind == kind or (kind == "all but cite" and m.kind != "cite")]
@@ -365,13 +373,20 @@ def summary_rows(done: list[Mutant]) -> list[tuple[str, int, int, int, int, int,
         caught = sum(count[o] for o in CAUGHT)
         tested = len(group) - count["rejected"]
         by_tests = caught - count["rejected"]
-        rows.append((kind, len(group), count["rejected"], by_tests, count["survived"], tested,
-                     f"{100 * caught / len(group):.1f} %"))
+        score = f"{100 * by_tests / tested:.1f} %" if tested else "n/a"
+        rows.append((kind, len(group), count["rejected"], tested, by_tests, count["survived"], score))
     return rows
 
 
 def report(done: list[Mutant], meta: dict[str, Any]) -> str:
+    rows = {row[0]: row for row in summary_rows(done)}
+    headline = rows.get("all but cite") or rows["all"]
     lines = [
+        f"**Tests-only score: {headline[4]} of {headline[3]} "
+        f"({headline[6]})** of the {'non-citation ' if 'all but cite' in rows else ''}mutants that reached the "
+        f"tests were caught by them. Apart from that, the loader (`kb validate`) rejected {headline[2]} "
+        "more before any test ran; they are not counted in any score.",
+        "",
         f"Run of {meta['date']} on knowledge version `{meta['knowledge_version']}` ({meta['rules']} rules; "
         f"{meta['rules_state']}), "
         f"tests: {', '.join(f'`{t}`' for t in meta['tests'])} (`pytest -x`, Hypothesis profile `mutation`: "
@@ -379,12 +394,13 @@ def report(done: list[Mutant], meta: dict[str, Any]) -> str:
         f"{meta['wall_seconds'] / 60:.1f} min wall clock, {meta['runs']} test runs of "
         f"{meta['mean_run_seconds']:.1f} s on average (baseline run {meta['baseline_seconds']:.1f} s).",
         "",
-        "| mutation | mutants | rejected by kb validate | caught by the tests | survived | score |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| mutation | mutants | rejected by kb validate | reached the tests | caught by the tests | survived "
+        "| tests-only score |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for kind, total, rejected, by_tests, survived, _tested, score in summary_rows(done):
+    for kind, total, rejected, tested, by_tests, survived, score in rows.values():
         name = f"**{kind}**" if kind.startswith("all") else kind
-        lines.append(f"| {name} | {total} | {rejected} | {by_tests} | {survived} | {score} |")
+        lines.append(f"| {name} | {total} | {rejected} | {tested} | {by_tests} | {survived} | {score} |")
     flaky = [m for m in done if m.flaky]
     if flaky:
         lines += ["", "Test runs that failed without a failing assertion and passed when run again (not counted "

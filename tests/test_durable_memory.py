@@ -2,7 +2,9 @@
 
 A memory error in C does not fail a test. It reads garbage or corrupts the heap, and
 now and then a process dies far from the cause. Two such defects of durable_rules
-2.0.28 are worked around in engine/durable_backend.py, and these tests keep them out:
+2.0.28 are worked around in engine/durable_backend.py, and these tests keep them out
+(the third, in its JSON parser, is tests/test_engine_numbers.py's; docs/durable-rules.md
+has all three):
 
 - The engine once emptied each session by retracting its facts, and the C core then
   reads freed action frames (`deleteMessageFromFrame`); in the issue 6 runs a `batch`
@@ -10,7 +12,7 @@ now and then a process dies far from the cause. Two such defects of durable_rule
   A cohort, an interrupted case and a refused case are run under valgrind's memcheck,
   as the engine runs them, and no error's stack may pass through the C core. Python's
   own reports are ignored: the interpreter is not built for valgrind. Skipped where
-  valgrind is not installed.
+  valgrind is not installed; .ci/run installs it, so CI always runs it.
 - Deleting a session on which no action has started frees an uninitialised pointer:
   a fresh process whose first case the engine refuses aborted, every time.
 """

@@ -81,7 +81,7 @@ def test_sessions_are_deleted_so_thousands_of_cases_run(triage: Triage, classic_
     for _ in range(1100):
         triage.assess_answers(classic_answers)
     backend = DurableBackend.for_rules(triage.knowledge.rules, triage.knowledge.version)
-    assert backend._runs == {}
+    assert not backend.session_open()
 
 
 class _NoRetraction:

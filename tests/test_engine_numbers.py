@@ -25,7 +25,8 @@ def test_tiny_and_long_floats_are_written_as_plain_decimals(value: float) -> Non
 
 def test_whole_floats_become_ints() -> None:
     assert normalise_number(3.0) == 3 and isinstance(normalise_number(3.0), int)
-    assert normalise_number(-0.0) == 0
+    # -0.0 == 0 holds for the float too, so look at what reaches the engine: its JSON.
+    assert json.dumps(normalise_number(-0.0)) == "0"
 
 
 @pytest.mark.parametrize("value", ["5e-324", "1e-05", "1e-10"])

@@ -99,6 +99,15 @@ def position(kb: KB, label: str, key: str, entry_id: str) -> int:
     return [entry["id"] for entry in entries].index(entry_id)
 
 
+def problems_after_edit(runner: CliRunner, kb: KB, label: str, key: str, entry: str, old: str, new: str
+                        ) -> tuple[int, list[str]]:
+    """Break entry `entry` of the list `key` of a file (see `edit`) and validate: the entry's
+    index (before the edit) and the problem lines."""
+    index = position(kb, label, key, entry)
+    edit(kb.file(label), old, new, entry=entry)
+    return index, problems_of(validate(runner, kb))
+
+
 def validate(runner: CliRunner, kb: KB) -> Result:
     return runner.invoke(cli, ["kb", "validate", "--knowledge", str(kb.knowledge), "--rules", str(kb.rules)])
 
@@ -159,23 +168,20 @@ def test_recommendation_without_evidence_is_a_schema_error(runner: CliRunner, kb
 
 
 def test_question_of_unknown_type_is_a_schema_error(runner: CliRunner, kb: KB) -> None:
-    index = position(kb, QUESTIONS, "questions", "knee_locking")
-    edit(kb.file(QUESTIONS), "    type: choice\n", "    type: slider\n", entry="knee_locking")
-    problems = problems_of(validate(runner, kb))
+    index, problems = problems_after_edit(runner, kb, QUESTIONS, "questions", "knee_locking",
+                                          "    type: choice\n", "    type: slider\n")
     line_with(problems, f"{QUESTIONS}: $.questions[{index}].type: 'slider'")
 
 
 def test_rule_without_cite_is_a_schema_error(runner: CliRunner, kb: KB) -> None:
-    index = position(kb, ASSESSMENT, "rules", "red_flag_cauda_equina")
-    edit(kb.file(ASSESSMENT), "    cite: [bmj_cauda_equina, nhs_lothian_lumbar]\n", "", entry="red_flag_cauda_equina")
-    problems = problems_of(validate(runner, kb))
+    index, problems = problems_after_edit(runner, kb, ASSESSMENT, "rules", "red_flag_cauda_equina",
+                                          "    cite: [bmj_cauda_equina, nhs_lothian_lumbar]\n", "")
     line_with(problems, f"{ASSESSMENT}: $.rules[{index}]: ", "'cite'", "required")
 
 
 def test_rule_with_empty_cite_is_a_schema_error(runner: CliRunner, kb: KB) -> None:
-    index = position(kb, ASSESSMENT, "rules", "red_flag_cauda_equina")
-    edit(kb.file(ASSESSMENT), "cite: [bmj_cauda_equina, nhs_lothian_lumbar]", "cite: []", entry="red_flag_cauda_equina")
-    problems = problems_of(validate(runner, kb))
+    index, problems = problems_after_edit(runner, kb, ASSESSMENT, "rules", "red_flag_cauda_equina",
+                                          "cite: [bmj_cauda_equina, nhs_lothian_lumbar]", "cite: []")
     line_with(problems, f"{ASSESSMENT}: $.rules[{index}].cite: []")
 
 
@@ -183,16 +189,14 @@ def test_rule_with_empty_cite_is_a_schema_error(runner: CliRunner, kb: KB) -> No
 
 
 def test_dangling_citation_in_a_recommendation_is_located(runner: CliRunner, kb: KB) -> None:
-    index = position(kb, ADVICE, "recommendations", "seek_emergency_care")
-    edit(kb.file(ADVICE), "cite: [bmj_cauda_equina,", "cite: [no_such_paper,", entry="seek_emergency_care")
-    problems = problems_of(validate(runner, kb))
+    index, problems = problems_after_edit(runner, kb, ADVICE, "recommendations", "seek_emergency_care",
+                                          "cite: [bmj_cauda_equina,", "cite: [no_such_paper,")
     assert problems == [f"{ADVICE}: $.recommendations[{index}].cite[0]: unknown citation 'no_such_paper'"]
 
 
 def test_dangling_citation_in_a_rule_is_located(runner: CliRunner, kb: KB) -> None:
-    index = position(kb, ASSESSMENT, "rules", "red_flag_cauda_equina")
-    edit(kb.file(ASSESSMENT), "nhs_lothian_lumbar]", "no_such_paper]", entry="red_flag_cauda_equina")
-    problems = problems_of(validate(runner, kb))
+    index, problems = problems_after_edit(runner, kb, ASSESSMENT, "rules", "red_flag_cauda_equina",
+                                          "nhs_lothian_lumbar]", "no_such_paper]")
     assert problems == [f"{ASSESSMENT}: $.rules[{index}].cite[1]: unknown citation 'no_such_paper'"]
 
 
@@ -200,25 +204,21 @@ def test_dangling_citation_in_a_rule_is_located(runner: CliRunner, kb: KB) -> No
 
 
 def test_rule_testing_an_unknown_question_is_located(runner: CliRunner, kb: KB) -> None:
-    index = position(kb, ASSESSMENT, "rules", "red_flag_locking")
-    edit(kb.file(ASSESSMENT), '{knee_locking: "yes"}', '{knee_lockin: "yes"}', entry="red_flag_locking")
-    problems = problems_of(validate(runner, kb))
+    index, problems = problems_after_edit(runner, kb, ASSESSMENT, "rules", "red_flag_locking",
+                                          '{knee_locking: "yes"}', '{knee_lockin: "yes"}')
     assert problems == [f"{ASSESSMENT}: $.rules[{index}] (red_flag_locking).when: unknown answer id 'knee_lockin'"]
 
 
 def test_rule_testing_an_impossible_answer_value_is_located(runner: CliRunner, kb: KB) -> None:
-    index = position(kb, ASSESSMENT, "rules", "red_flag_locking")
-    edit(kb.file(ASSESSMENT), '{knee_locking: "yes"}', "{knee_locking: maybe}", entry="red_flag_locking")
-    problems = problems_of(validate(runner, kb))
+    index, problems = problems_after_edit(runner, kb, ASSESSMENT, "rules", "red_flag_locking",
+                                          '{knee_locking: "yes"}', "{knee_locking: maybe}")
     line_with(problems, f"{ASSESSMENT}: $.rules[{index}] (red_flag_locking).when: ",
               "'maybe' is not a value of question 'knee_locking'")
 
 
 def test_rule_concluding_an_unknown_recommendation_is_located(runner: CliRunner, kb: KB) -> None:
-    index = position(kb, ADVICE_RULES, "rules", "advise_emergency")
-    edit(kb.file(ADVICE_RULES), "recommend: seek_emergency_care]", "recommend: seek_emergency_car]",
-         entry="advise_emergency")
-    problems = problems_of(validate(runner, kb))
+    index, problems = problems_after_edit(runner, kb, ADVICE_RULES, "rules", "advise_emergency",
+                                          "recommend: seek_emergency_care]", "recommend: seek_emergency_car]")
     unknown = "unknown recommend id 'seek_emergency_car'"
     assert f"{ADVICE_RULES}: $.rules[{index}] (advise_emergency).then: {unknown}" in problems
     # and the recommendation it used to conclude is now orphaned
@@ -233,10 +233,8 @@ def test_rule_testing_a_finding_no_rule_concludes_is_located(runner: CliRunner, 
 
 
 def test_red_flag_rule_must_conclude_the_flags_urgency(runner: CliRunner, kb: KB) -> None:
-    index = position(kb, ASSESSMENT, "rules", "red_flag_cauda_equina")
-    edit(kb.file(ASSESSMENT), "- disposition: emergency\n", "- disposition: within_days\n",
-         entry="red_flag_cauda_equina")
-    problems = problems_of(validate(runner, kb))
+    index, problems = problems_after_edit(runner, kb, ASSESSMENT, "rules", "red_flag_cauda_equina",
+                                          "- disposition: emergency\n", "- disposition: within_days\n")
     line_with(problems, f"{ASSESSMENT}: $.rules[{index}] (red_flag_cauda_equina).then: ",
               "red flag 'cauda_equina_signs' has urgency 'emergency'", "within_days")
 
@@ -293,9 +291,8 @@ def test_yaml_syntax_error_names_file_and_line(runner: CliRunner, kb: KB, label:
 
 
 def test_duplicate_rule_id_across_files_names_both_files(runner: CliRunner, kb: KB) -> None:
-    index = position(kb, ADVICE_RULES, "rules", "advise_emergency")
-    edit(kb.file(ADVICE_RULES), "id: advise_emergency", "id: red_flag_locking", entry="advise_emergency")
-    problems = problems_of(validate(runner, kb))
+    index, problems = problems_after_edit(runner, kb, ADVICE_RULES, "rules", "advise_emergency",
+                                          "id: advise_emergency", "id: red_flag_locking")
     assert problems == [
         f"{ADVICE_RULES}: $.rules[{index}].id: duplicate rule id 'red_flag_locking' (also in {ASSESSMENT})"
     ]
@@ -381,9 +378,7 @@ def test_directory_in_place_of_a_yaml_file_is_a_located_problem(runner: CliRunne
 def test_duplicate_knowledge_id_is_located_by_its_json_path(
     runner: CliRunner, kb: KB, label: str, key: str, entry: str, twin: str
 ) -> None:
-    index = position(kb, label, key, entry)
-    edit(kb.file(label), f"  - id: {entry}\n", f"  - id: {twin}\n", entry=entry)
-    problems = problems_of(validate(runner, kb))
+    index, problems = problems_after_edit(runner, kb, label, key, entry, f"  - id: {entry}\n", f"  - id: {twin}\n")
     assert f"{label}: $.{key}[{index}].id: duplicate id '{twin}'" in problems
 
 

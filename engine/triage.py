@@ -1,4 +1,4 @@
-"""The session API: answers in, one Result out. No terminal, no durable_rules here."""
+"""The triage entry point: answers in, one Result out. No terminal, no durable_rules here."""
 
 from __future__ import annotations
 

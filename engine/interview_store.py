@@ -1,4 +1,4 @@
-"""Saved interviews: one JSON file per session, written atomically, readable by its owner only.
+"""Saved interviews (the `sessions` command): one JSON file each, written atomically, owner-only.
 
 The store lives in the user's data directory (platformdirs; `ITB_TRIAGE_HOME` overrides
 it, for tests and portable use). The folder must be the user's own and private: one

@@ -1,4 +1,4 @@
-"""Explanations: for each conclusion of a result, the chain of rule firings behind it.
+"""Derivations (what `explain` shows): for each conclusion of a result, the chain of rule firings behind it.
 
 A conclusion (the disposition, the tier, each red flag, condition, recommendation and
 avoid item) is a tree built from `Result.trace`: the concluded fact, every firing that
@@ -15,43 +15,11 @@ from typing import Any
 
 from .facts import Fact
 from .knowledge import Knowledge
-from .patterns import Pattern
 from .result import Result, TraceStep
 from .rulebase import Branch
+from .wording import pattern_text
 
 EXPLANATION_FORMAT = "itb-explanation/1"
-COMPARISON_WORDS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
-FACT_WORDS = {"red_flag": "red flag"}
-
-
-def pattern_text(pattern: Pattern, knowledge: Knowledge) -> str:
-    """A rule pattern in words: `duration_weeks >= 6`, `tier at least conservative`, `no finding x`."""
-    if pattern.kind == "tier" and pattern.compare_field == "r":
-        tiers = list(knowledge.tiers)
-        rung = int(pattern.comparisons[0][1]) if pattern.comparisons else 1
-        text = f"tier at least {tiers[rung - 1] if 0 < rung <= len(tiers) else rung}"
-        return f"not ({text})" if pattern.negated else text
-    values = " or ".join(str(v) for v in pattern.values)
-    if pattern.kind == "answer":
-        question = pattern.ids[0] if pattern.ids else "?"
-        multi = knowledge.questions.get(question, {}).get("type") == "multi"
-        if pattern.values:
-            text = f"{question} {'includes' if multi else '='} {values}"
-        elif pattern.comparisons:
-            text = " and ".join(f"{question} {COMPARISON_WORDS[n]} {_number(b)}" for n, b in pattern.comparisons)
-        else:
-            return f"{question} not answered" if pattern.negated else f"{question} answered"
-        return f"not ({text})" if pattern.negated else text
-    text = f"{FACT_WORDS.get(pattern.kind, pattern.kind)} {' or '.join(pattern.ids)}"
-    if values:
-        text += f" = {values}"
-    return f"no {text}" if pattern.negated else text
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
 @dataclass(frozen=True)
 class Derivation:
     """One rule firing that concluded a node's fact."""
