@@ -527,24 +527,16 @@ def report_command(case: str, output: Path) -> None:
     Exit status 0 on success, 2 for a bad case file or output name, 3 for invalid
     knowledge, 4 for an engine failure.
     """
-    from itb_triage.engine import CaseError, EngineError, WriteError, atomic_write
+    from itb_triage.engine import atomic_write
 
-    from .exit_codes import ExitStatus
-    from .main import _fail, _read_input, _triage
+    from .common import fail, read_input, triage
 
     fmt = SUFFIXES.get(output.suffix.lower())
     if fmt is None:
-        _fail(f"{output}: unknown report format '{output.suffix or '(none)'}'; expected a file ending in "
-              ".md or .html", ExitStatus.INPUT_ERROR)
-    data, where = _read_input(case)
-    triage = _triage()
-    try:
-        text = build_report(triage, triage.read_case(data, where), fmt)
-    except CaseError as exc:
-        _fail(exc.one_line(), ExitStatus.INPUT_ERROR)
-    except EngineError as exc:
-        _fail(f"{where}: the rule engine failed: {exc}", ExitStatus.ENGINE_FAILURE)
-    try:  # atomically: a full disk or a kill leaves the old report, never half of one
-        atomic_write(output, text.encode("utf-8"), what="the report")
-    except WriteError as exc:
-        _fail(str(exc), ExitStatus.INPUT_ERROR)
+        fail(f"{output}: unknown report format '{output.suffix or '(none)'}'; expected a file ending in .md or .html")
+    data, where = read_input(case)
+    engine = triage()
+    text = build_report(engine, engine.read_case(data, where), fmt)
+    # Atomically: a full disk or a kill leaves the old report, never half of one (a
+    # WriteError is one line and exit 2, like every engine error).
+    atomic_write(output, text.encode("utf-8"), what="the report")

@@ -89,6 +89,10 @@ class SessionRecord:
     case_id: str | None = None
     finished: bool = False
     dropped: dict[str, Any] = field(default_factory=dict)
+    #: Where `--save-case` asked the answers to be written when the interview ends; kept so
+    #: that it survives `quit` and `--resume`.
+    save_case: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -103,6 +107,7 @@ class SessionRecord:
             "skipped": self.state.skipped,
             "history": self.state.history,
             "full_record": self.state.full_record,
+            "save_case": self.save_case,
         }
         if self.dropped:
             out["dropped"] = self.dropped
@@ -124,6 +129,9 @@ class SessionRecord:
         dropped = data.get("dropped", {})
         if not isinstance(dropped, dict):
             raise ValueError("'dropped' is not an object")
+        save_case = data.get("save_case")
+        if save_case is not None and not isinstance(save_case, str):
+            raise ValueError("'save_case' is not text")
         state = InterviewState(
             answers=dict(answers),
             skipped=_strings(data, "skipped"),
@@ -139,6 +147,7 @@ class SessionRecord:
             case_id=case_id,
             finished=_field(data, "finished", bool),
             dropped=dict(dropped),
+            save_case=save_case,
         )
 
 
@@ -246,7 +255,9 @@ class SessionStore:
     def new(self, state: InterviewState, knowledge_version: str, case_id: str | None = None) -> SessionRecord:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         now = _now()
-        return SessionRecord(f"{stamp}-{secrets.token_hex(2)}", state, now, now, knowledge_version, case_id)
+        # 64 random bits: the browser (`serve`) opens a saved interview by its id, so an
+        # id must not be guessable from its time stamp.
+        return SessionRecord(f"{stamp}-{secrets.token_hex(8)}", state, now, now, knowledge_version, case_id)
 
     def path(self, session_id: str) -> Path:
         check_id(session_id)
@@ -279,9 +290,23 @@ class SessionStore:
             raise SessionError(f"cannot save the session in {self.root}: {exc.reason}") from None
         return target
 
+    def resolve(self, given: str) -> str:
+        """The session id that `given` names: the id itself, or its unique beginning."""
+        if self.path(given).is_file():  # path() refuses what cannot be an id
+            return given
+        matches = [i for i in self.ids() if i.startswith(given)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+            raise SessionError(f"'{given}' is the beginning of {len(matches)} sessions ({shown}); give more of the id")
+        raise SessionError(f"no session '{given}' in {self.root} (see `itb-triage sessions list`)")
+
     def load(self, session_id: str) -> SessionRecord:
-        """The session of that id; a file that is damaged, not a session, or that holds
-        another session's id is set aside (SessionError says where)."""
+        """The session `session_id` names (a unique beginning of its id will do); a file
+        that is damaged, not a session, or that holds another session's id is set aside
+        (SessionError says where)."""
+        session_id = self.resolve(session_id)
         path = self.path(session_id)
         self.open(create=False)
         try:
@@ -366,8 +391,10 @@ class SessionStore:
         unfinished = [r for r in self.records()[0] if not r.finished]
         return unfinished[-1] if unfinished else None
 
-    def delete(self, session_id: str) -> None:
-        """Delete a session no interview has open (SessionBusy otherwise)."""
+    def delete(self, session_id: str) -> str:
+        """Delete the session `session_id` names (a unique beginning will do) if no
+        interview has it open (SessionBusy otherwise); returns its id."""
+        session_id = self.resolve(session_id)
         path = self.path(session_id)
         if not path.exists():
             raise SessionError(f"no session '{session_id}' in {self.root}")
@@ -380,4 +407,5 @@ class SessionStore:
             raise SessionError(f"cannot delete {path}: {exc.strerror or exc}") from None
         finally:
             held.release(remove=not path.exists())
+        return session_id
 
