@@ -28,10 +28,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from .common import fail
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
@@ -70,12 +71,6 @@ class Done:
     cases: int
     failed: int
     size: int
-
-
-def _fail(message: str, status: ExitStatus) -> NoReturn:
-    from .main import _fail as fail  # imported late: main imports this module
-
-    fail(message, status)
 
 
 def _stderr_is_terminal() -> bool:
@@ -120,6 +115,8 @@ def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
     """The output lines of a chunk of cases (each a result or an error record)."""
     from itb_triage.engine import CaseError, EngineError, compact_json
 
+    from .exit_codes import classify
+
     lines: list[str] = []
     failed = 0
     for item in chunk:
@@ -129,7 +126,7 @@ def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
             try:
                 case = triage.read_case(item.data, item.where)
             except CaseError as exc:
-                problem = exc.one_line()
+                problem = classify(exc)[1]
             except Exception as exc:  # one odd case must not stop the other 99,999
                 # A reader bug (assess shows a traceback for it): this case's record says so.
                 problem = f"{item.where}: cannot read the case file: {type(exc).__name__}: {exc}"
@@ -137,7 +134,7 @@ def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
                 try:
                     result = triage.assess(case, critical=critical)
                 except EngineError as exc:
-                    problem = f"{item.where}: the rule engine failed: {exc}"
+                    problem = classify(exc)[1]
                 else:
                     lines.append(f'{head}"result":{compact_json(result)}}}\n')
                     continue
@@ -167,9 +164,9 @@ def _worker_chunk(chunk: list[Item], critical: bool) -> Done:
 
 
 def _in_process(items: Iterable[Item], critical: bool) -> Iterator[Done]:
-    from .main import _triage
+    from .common import triage as load_triage
 
-    triage = _triage()
+    triage = load_triage()
     for chunk in _chunks(items, CHUNK):
         yield _assess_chunk(triage, chunk, critical)
 
@@ -181,14 +178,11 @@ def _in_workers(items: Iterable[Item], critical: bool, jobs: int) -> Iterator[Do
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    from itb_triage.engine import KnowledgeError, load_knowledge
+    from itb_triage.engine import load_knowledge
 
     # The knowledge is read and checked once, here (a forked worker inherits it, a
     # spawned one gets a copy); each worker compiles its own rules from it.
-    try:
-        knowledge = load_knowledge()
-    except KnowledgeError as exc:
-        _fail(f"the knowledge base is invalid: {exc} (run `itb-triage kb validate`)", ExitStatus.KNOWLEDGE_INVALID)
+    knowledge = load_knowledge()
     # fork starts a worker in milliseconds and there are no threads to inherit (the
     # engine starts none); spawn where fork does not exist.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -203,7 +197,7 @@ def _in_workers(items: Iterable[Item], critical: bool, jobs: int) -> Iterator[Do
         while pending:
             yield pending.popleft().result()
     except BrokenProcessPool:
-        _fail("a worker process died (a crash in the rule engine: please report it with the input)",
+        fail("a worker process died (a crash in the rule engine: please report it with the input)",
               ExitStatus.ENGINE_FAILURE)
     finally:
         # Waiting lets the chunks being assessed finish (a fraction of a second) and the
@@ -226,7 +220,7 @@ def _open_input(source: str, stack: contextlib.ExitStack) -> tuple[Iterator[Item
         stream = stack.enter_context(path.open("rb"))
         size = os.fstat(stream.fileno()).st_size
     except OSError as exc:
-        _fail(f"{source}: cannot read the input: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
+        fail(f"{source}: cannot read the input: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
     return _lines(stream, source), size or None
 
 
@@ -235,11 +229,11 @@ def _open_output(target: str, source: str, stack: contextlib.ExitStack) -> IO[by
         return sys.stdout.buffer
     with contextlib.suppress(OSError):  # a FILE that does not exist yet is fine
         if source != "-" and os.path.samefile(source, target):
-            _fail(f"{target}: is the input; writing to it would destroy it", ExitStatus.INPUT_ERROR)
+            fail(f"{target}: is the input; writing to it would destroy it", ExitStatus.INPUT_ERROR)
     try:
         return stack.enter_context(open(target, "wb"))
     except OSError as exc:
-        _fail(f"{target}: cannot write the output: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
+        fail(f"{target}: cannot write the output: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
 
 
 def _progress(total: int | None, stack: contextlib.ExitStack) -> Callable[[int], None]:
@@ -292,4 +286,4 @@ def batch(source: str, target: str, jobs: int, critical: bool) -> None:
             advance(chunk.size)
         out.flush()
     if failed:
-        _fail(f"{failed} of {cases} cases failed; their records say why", ExitStatus.INPUT_ERROR)
+        fail(f"{failed} of {cases} cases failed; their records say why", ExitStatus.INPUT_ERROR)

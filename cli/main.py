@@ -1,32 +1,29 @@
 """The `itb-triage` command line.
 
-Engine errors are turned into one line on stderr and an exit status in one place
-(`_fail`); nothing here knows about durable_rules. Heavy modules are imported inside
-the commands, so `--version` and `--help` start fast.
+Every error, the engine's and Click's, becomes one line on stderr and an exit status in
+one place: the `try` in `_LazyGroup.main`, through `common.report`. Nothing here knows
+about durable_rules. Heavy modules are imported inside the commands, so `--version` and
+`--help` start fast.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
 from itb_triage import __version__
 
+from .common import fail, read_input, report, triage, width
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
-    from itb_triage.engine import Knowledge, Triage
+    from itb_triage.engine import Knowledge
 
 FORMATS = ("text", "markdown", "json")
-
-
-def _fail(message: str, status: ExitStatus) -> NoReturn:
-    click.echo(f"itb-triage: error: {message}", err=True)
-    sys.exit(int(status))
 
 
 def _version_text() -> str:
@@ -41,34 +38,6 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         ctx.exit()
 
 
-def _triage() -> Triage:
-    """Load the knowledge and compile the rules, mapping failures to exit statuses."""
-    from itb_triage.engine import EngineError, KnowledgeError, Triage
-
-    try:
-        return Triage()
-    except KnowledgeError as exc:
-        _fail(f"the knowledge base is invalid: {exc} (run `itb-triage kb validate`)", ExitStatus.KNOWLEDGE_INVALID)
-    except EngineError as exc:  # the rule engine cannot start: a wrong durable-rules, say
-        _fail(str(exc), ExitStatus.ENGINE_FAILURE)
-
-
-def _read_input(source: str) -> tuple[bytes, str]:
-    """The bytes of a case file, or of stdin for `-`, and the name to report."""
-    if source == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
-    try:
-        return Path(source).read_bytes(), source
-    except OSError as exc:
-        _fail(f"{source}: cannot read the case file: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
-
-
-def _width() -> int:
-    if sys.stdout.isatty():
-        return max(60, min(shutil.get_terminal_size((80, 24)).columns, 100))
-    return 80
-
-
 class _LazyGroup(click.Group):
     """Commands that live in their own modules, imported only when used.
 
@@ -80,10 +49,34 @@ class _LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "batch": "batch:batch",
         "explain": "explain:explain_command",
+        "fhir": "fhir:fhir_group",
         "interview": "interview:interview",
         "report": "report:report_command",
+        "serve": "serve:serve",
         "sessions": "interview:sessions",
     }
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        """Click's `main`, with every error reported in one style (`common.report`).
+
+        Used by the console script and by Click's test runner alike. Without standalone
+        mode Click raises its errors instead of printing them its own way ("Error:" and
+        the usage, "Aborted!" and status 1), so they all arrive here.
+        """
+        try:
+            # Always "itb-triage": Click's test runner would name it after the function.
+            status = super().main(args, "itb-triage", complete_var, standalone_mode=False, **extra)
+        except Exception as exc:
+            if not standalone_mode:
+                raise
+            sys.exit(report(exc))
+        except KeyboardInterrupt as exc:
+            sys.exit(report(exc))
+        if not standalone_mode:
+            return status
+        # Click returns the status of `ctx.exit` (--help, --version); commands return None.
+        sys.exit(status if isinstance(status, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -116,34 +109,28 @@ def cli() -> None:
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for reading, markdown for a report, json for programs (the contract).")
 def assess(case: str, fmt: str) -> None:
-    """Assess one case file (JSON or YAML; `-` reads stdin).
+    """Assess one case file (JSON or YAML; `-` reads stdin), or a FHIR QuestionnaireResponse.
 
     Exit status 0 on success, 2 for a bad case file, 3 for invalid knowledge,
     4 for an engine failure.
     """
-    from itb_triage.engine import CaseError, EngineError
-
+    from .fhir import read_case
     from .render import question_texts, render_json, render_text
 
-    data, where = _read_input(case)
-    triage = _triage()
-    try:
-        checked = triage.read_case(data, where)
-        # The JSON and the Markdown report carry the critical answers (tens of ms per case).
-        result = triage.assess(checked, critical=fmt in ("json", "markdown"))
-    except CaseError as exc:
-        _fail(exc.one_line(), ExitStatus.INPUT_ERROR)
-    except EngineError as exc:
-        _fail(f"{where}: the rule engine failed: {exc}", ExitStatus.ENGINE_FAILURE)
-    questions = question_texts(triage.knowledge.questions)
+    data, where = read_input(case)
+    engine = triage()
+    checked = read_case(engine, data, where)  # a case file or a QuestionnaireResponse
+    # The JSON and the Markdown report carry the critical answers (tens of ms per case).
+    result = engine.assess(checked, critical=fmt in ("json", "markdown"))
+    questions = question_texts(engine.knowledge.questions)
     if fmt == "json":
         click.echo(render_json(result), nl=False)
     elif fmt == "markdown":
         from .report import build_report
 
-        click.echo(build_report(triage, checked, "markdown", result), nl=False)
+        click.echo(build_report(engine, checked, "markdown", result), nl=False)
     else:
-        click.echo(render_text(result, _width(), questions), nl=False)
+        click.echo(render_text(result, width(), questions), nl=False)
 
 
 @cli.group()
@@ -168,7 +155,7 @@ def validate(knowledge_dir: Path | None, rules_dir: Path | None) -> None:
     except KnowledgeError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
-        _fail(f"{len(exc.problems)} problem(s) in the knowledge base", ExitStatus.KNOWLEDGE_INVALID)
+        fail(f"{len(exc.problems)} problem(s) in the knowledge base", ExitStatus.KNOWLEDGE_INVALID)
     click.echo(_summary(knowledge))
 
 
@@ -192,16 +179,5 @@ def _summary(knowledge: Knowledge) -> str:
 
 
 def main() -> None:
-    """Console-script entry point: Click's own handling, except that Ctrl-C exits with the
-    documented 130 (Click's standalone mode says "Aborted!" and exits 1)."""
-    try:
-        status = cli.main(prog_name="itb-triage", standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("interrupted", err=True)  # Click has already ended the ^C line
-        sys.exit(int(ExitStatus.INTERRUPTED))
-    except click.ClickException as exc:  # usage errors: Click's message, status 2
-        exc.show()
-        sys.exit(exc.exit_code)
-    # Without standalone mode, Click returns the status of `ctx.exit` (--help, --version)
-    # instead of exiting; the commands themselves exit through sys.exit or return None.
-    sys.exit(status if isinstance(status, int) else 0)
+    """Console-script entry point."""
+    cli.main(prog_name="itb-triage")

@@ -511,24 +511,15 @@ def report_command(case: str, output: Path) -> None:
     Exit status 0 on success, 2 for a bad case file or output name, 3 for invalid
     knowledge, 4 for an engine failure.
     """
-    from itb_triage.engine import CaseError, EngineError
-
-    from .exit_codes import ExitStatus
-    from .main import _fail, _read_input, _triage
+    from .common import fail, read_input, triage
 
     fmt = SUFFIXES.get(output.suffix.lower())
     if fmt is None:
-        _fail(f"{output}: unknown report format '{output.suffix or '(none)'}'; expected a file ending in "
-              ".md or .html", ExitStatus.INPUT_ERROR)
-    data, where = _read_input(case)
-    triage = _triage()
-    try:
-        text = build_report(triage, triage.read_case(data, where), fmt)
-    except CaseError as exc:
-        _fail(exc.one_line(), ExitStatus.INPUT_ERROR)
-    except EngineError as exc:
-        _fail(f"{where}: the rule engine failed: {exc}", ExitStatus.ENGINE_FAILURE)
+        fail(f"{output}: unknown report format '{output.suffix or '(none)'}'; expected a file ending in .md or .html")
+    data, where = read_input(case)
+    engine = triage()
+    text = build_report(engine, engine.read_case(data, where), fmt)
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        _fail(f"{output}: cannot write the report: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
+        fail(f"{output}: cannot write the report: {exc.strerror or exc}")

@@ -39,6 +39,9 @@ class SessionRecord:
     knowledge_version: str
     case_id: str | None = None
     finished: bool = False
+    #: Where `--save-case` asked the answers to be written when the interview ends; kept so
+    #: that it survives `quit` and `--resume`.
+    save_case: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -54,6 +57,7 @@ class SessionRecord:
             "skipped": self.state.skipped,
             "history": self.state.history,
             "full_record": self.state.full_record,
+            "save_case": self.save_case,
         }
 
     @classmethod
@@ -74,6 +78,7 @@ class SessionRecord:
             knowledge_version=str(data["knowledge_version"]),
             case_id=data.get("case_id"),
             finished=bool(data["finished"]),
+            save_case=data.get("save_case"),
         )
 
 
@@ -100,7 +105,9 @@ class SessionStore:
     def new(self, state: InterviewState, knowledge_version: str, case_id: str | None = None) -> SessionRecord:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         now = _now()
-        return SessionRecord(f"{stamp}-{secrets.token_hex(2)}", state, now, now, knowledge_version, case_id)
+        # 64 random bits: the browser (`serve`) opens a saved interview by its id, so an
+        # id must not be guessable from its time stamp.
+        return SessionRecord(f"{stamp}-{secrets.token_hex(8)}", state, now, now, knowledge_version, case_id)
 
     def path(self, session_id: str) -> Path:
         if not session_id or "/" in session_id or session_id.startswith("."):
@@ -145,7 +152,21 @@ class SessionStore:
             finally:
                 os.close(folder)
 
+    def resolve(self, given: str) -> str:
+        """The session id that `given` names: the id itself, or its unique beginning."""
+        if self.path(given).is_file():  # path() refuses what cannot be an id
+            return given
+        matches = [i for i in self.ids() if i.startswith(given)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+            raise SessionError(f"'{given}' is the beginning of {len(matches)} sessions ({shown}); give more of the id")
+        raise SessionError(f"no session '{given}' in {self.root} (see `itb-triage sessions list`)")
+
     def load(self, session_id: str) -> SessionRecord:
+        """The session `session_id` names (a unique beginning of its id will do)."""
+        session_id = self.resolve(session_id)
         path = self.path(session_id)
         try:
             raw = path.read_bytes()
@@ -189,7 +210,9 @@ class SessionStore:
         unfinished = [r for r in self.records()[0] if not r.finished]
         return unfinished[-1] if unfinished else None
 
-    def delete(self, session_id: str) -> None:
+    def delete(self, session_id: str) -> str:
+        """Delete the session `session_id` names (a unique beginning will do); returns its id."""
+        session_id = self.resolve(session_id)
         path = self.path(session_id)
         try:
             path.unlink()
@@ -197,3 +220,4 @@ class SessionStore:
             raise SessionError(f"no session '{session_id}' in {self.root}") from None
         except OSError as exc:
             raise SessionError(f"cannot delete {path}: {exc.strerror or exc}") from None
+        return session_id

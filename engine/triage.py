@@ -7,6 +7,7 @@ from typing import Any
 
 from .aggregate import aggregate
 from .case import Case, check_case, read_case_text
+from .errors import EngineError
 from .facts import answer_facts
 from .knowledge import Knowledge, load_knowledge
 from .result import Result
@@ -27,8 +28,12 @@ class Triage:
         `critical=True` adds the critical answers (engine/critical.py): tens of
         milliseconds per case, so batch work leaves it off.
         """
-        firings = self._backend.run_case(answer_facts(case.answers))
-        result = aggregate(self.knowledge, firings, case.answers, case.id)
+        try:
+            firings = self._backend.run_case(answer_facts(case.answers))
+            result = aggregate(self.knowledge, firings, case.answers, case.id)
+        except EngineError as exc:
+            exc.where = exc.where or case.source  # name the file in the one-line message
+            raise
         if critical:
             from .critical import with_critical_answers
 
