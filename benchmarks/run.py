@@ -515,6 +515,9 @@ def main() -> int:
         f"(took {(datetime.datetime.now(datetime.UTC) - began).total_seconds() / 60:.1f} min). "
         "Run it again to refresh every figure; nothing here is edited by hand.")
     add("")
+    add("The web app's load test (`itb-triage serve`, 200 runners at once) has its own page, "
+        "[performance-web.md](performance-web.md), written by `benchmarks/web_load.py`.")
+    add("")
     add("## Machine")
     add("")
     add("| | |")

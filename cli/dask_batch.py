@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batch import CHUNK, Done, Item, _assess_chunk, _case_files, _chunks, _fail, _folder, _lines
+from .batch import CHUNK, Done, Item, _assess_chunk, _case_files, _chunks, _folder, _lines
+from .common import fail
 from .exit_codes import ExitStatus
 
 # Cases per partition: enough that a task's overhead (a few ms) is small beside it,
@@ -142,13 +143,13 @@ def in_dask(source: str, items: Iterator[Item], critical: bool, jobs: int, sched
         import dask.bag as db
         from distributed import Client, LocalCluster
     except ImportError:
-        _fail("--engine dask needs Dask: pip install 'itb-triage[dask]'", ExitStatus.INPUT_ERROR)
+        fail("--engine dask needs Dask: pip install 'itb-triage[dask]'", ExitStatus.INPUT_ERROR)
     from itb_triage.engine import KnowledgeError, load_knowledge
 
     try:
         version = load_knowledge().version
     except KnowledgeError as exc:
-        _fail(f"the knowledge base is invalid: {exc} (run `itb-triage kb validate`)", ExitStatus.KNOWLEDGE_INVALID)
+        fail(f"the knowledge base is invalid: {exc} (run `itb-triage kb validate`)", ExitStatus.KNOWLEDGE_INVALID)
     with contextlib.ExitStack() as stack:
         if scheduler is None:
             cluster = stack.enter_context(LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
@@ -159,7 +160,7 @@ def in_dask(source: str, items: Iterator[Item], critical: bool, jobs: int, sched
             try:
                 client = stack.enter_context(Client(scheduler, timeout="30s"))
             except (OSError, TimeoutError, ValueError) as exc:
-                _fail(f"{scheduler}: cannot reach the Dask scheduler: {exc}", ExitStatus.INPUT_ERROR)
+                fail(f"{scheduler}: cannot reach the Dask scheduler: {exc}", ExitStatus.INPUT_ERROR)
         workers = max(1, len(client.nthreads()))
         pending: deque[Any] = deque()
         parts = _parts(source, items, workers)
@@ -174,12 +175,12 @@ def in_dask(source: str, items: Iterator[Item], critical: bool, jobs: int, sched
                     break
                 yield from pending.popleft().result()
         except OtherKnowledge as exc:
-            _fail(str(exc), ExitStatus.KNOWLEDGE_INVALID)
+            fail(str(exc), ExitStatus.KNOWLEDGE_INVALID)
         except Exception as exc:
             from distributed import KilledWorker
 
             if isinstance(exc, KilledWorker):
-                _fail("a Dask worker died (a crash in the rule engine: please report it with the input)",
+                fail("a Dask worker died (a crash in the rule engine: please report it with the input)",
                       ExitStatus.ENGINE_FAILURE)
             raise
         finally:

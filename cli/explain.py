@@ -8,6 +8,7 @@ Case, so a case from elsewhere (an interview session) can be explained the same 
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,12 +30,15 @@ from itb_triage.engine import (
     WhyNotAnalysis,
     explain,
     parse_targets,
+    printable,
     range_text,
+    target_ids,
     what_if,
 )
 
+from .completion import complete_what_if, complete_why_not
 from .reasoning import Citations, answer_text, fact_label, status_words
-from .render import Lines, printable
+from .render import Lines
 
 FORMATS = ("text", "json")
 KIND_HEADINGS = {
@@ -49,16 +53,48 @@ KIND_HEADINGS = {
 # --- the command ------------------------------------------------------------------------
 
 
+def _print_ids(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from .common import triage
+
+        click.echo(render_target_ids(triage().knowledge), nl=False)
+        ctx.exit()
+
+
+def render_target_ids(knowledge: Knowledge, width: int = 80) -> str:
+    """The ids `--why-not` takes, by kind, each with its name where the knowledge gives one."""
+    names: dict[str, Mapping[str, Mapping[str, Any]]] = {
+        "disposition": knowledge.dispositions, "tier": knowledge.tiers,
+        "recommendation": knowledge.recommendations, "avoid": knowledge.avoid,
+        "condition": knowledge.conditions, "red_flag": knowledge.red_flags,
+    }
+    out = textwrap.wrap("The ids --why-not takes. KIND:ID picks one kind where an id names two "
+                        "(avoid:aqua_jogging); CONDITION=ASSESSMENT asks about one assessment "
+                        "(itbs=likely; likely, suspected, possible or unlikely).", width)
+    for kind, ids in target_ids(knowledge).items():
+        out.extend(["", kind.replace("_", " ")])
+        size = max(len(i) for i in ids) + 2 if ids else 0
+        for ident in ids:
+            entry = names.get(kind, {}).get(ident, {})
+            name = next((str(entry[k]) for k in ("name", "title", "headline") if k in entry), "")
+            line = f"  {ident:<{size}}{name}" if name and size + 2 + 10 <= width else f"  {ident}"
+            out.append(line if len(line) <= width else line[: width - 3] + "...")
+    return "\n".join(out) + "\n"
+
+
 @click.command("explain")
 @click.argument("case", metavar="CASE")
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for reading, json for programs.")
-@click.option("--why-not", "why_not_id", metavar="ID",
+@click.option("--why-not", "why_not_id", metavar="ID", shell_complete=complete_why_not,
               help="Why was ID not concluded? ID is a disposition, tier, recommendation, avoid item, condition "
-                   "(CONDITION=ASSESSMENT for one assessment), red flag or finding; KIND:ID picks one kind.")
-@click.option("--what-if", "what_ifs", metavar="QUESTION=VALUE", multiple=True,
-              help="Rerun with this answer changed (repeatable). Lists as a,b or []; nothing after = leaves "
-                   "the question unanswered.")
+                   "(CONDITION=ASSESSMENT for one assessment), red flag or finding; KIND:ID picks one kind. "
+                   "--list shows them all.")
+@click.option("--what-if", "what_ifs", metavar="QUESTION=VALUE", multiple=True, shell_complete=complete_what_if,
+              help="Rerun with this answer changed (repeatable). Lists as a,b; [] for none where a question "
+                   "allows none; nothing after = leaves the question unanswered.")
+@click.option("--list", "list_ids", is_flag=True, is_eager=True, expose_value=False, callback=_print_ids,
+              help="List the ids --why-not takes, by kind, and exit.")
 def explain_command(case: str, fmt: str, why_not_id: str | None, what_ifs: tuple[str, ...]) -> None:
     """Explain the triage of one case (JSON or YAML; `-` reads stdin).
 
@@ -70,22 +106,13 @@ def explain_command(case: str, fmt: str, why_not_id: str | None, what_ifs: tuple
     Exit status 0 on success, 2 for a bad case file or a bad --why-not/--what-if,
     3 for invalid knowledge, 4 for an engine failure.
     """
-    from itb_triage.engine import CaseError, EngineError, QueryError
-
-    from .exit_codes import ExitStatus
-    from .main import _fail, _read_input, _triage, _width
+    from .common import fail, read_input, triage, width
 
     if why_not_id is not None and what_ifs:
-        _fail("use --why-not or --what-if, not both", ExitStatus.INPUT_ERROR)
-    data, where = _read_input(case)
-    triage = _triage()
-    try:
-        checked = triage.read_case(data, where)
-        text = review(triage, checked, fmt, why_not_id, what_ifs, _width())
-    except (CaseError, QueryError) as exc:
-        _fail(exc.one_line() if isinstance(exc, CaseError) else str(exc), ExitStatus.INPUT_ERROR)
-    except EngineError as exc:
-        _fail(f"{where}: the rule engine failed: {exc}", ExitStatus.ENGINE_FAILURE)
+        fail("use --why-not or --what-if, not both")
+    data, where = read_input(case)
+    engine = triage()
+    text = review(engine, engine.read_case(data, where), fmt, why_not_id, what_ifs, width())
     click.echo(text, nl=False)
 
 

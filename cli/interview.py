@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from .common import fail, plural, read_input, triage
+from .completion import complete_session_ids
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
-    from itb_triage.engine import Interview, SessionRecord, SessionStore
+    from itb_triage.engine import FileLock, Interview, Knowledge, SessionRecord, SessionStore, Triage
 
 WIDTH = 80
 COMMANDS = (
@@ -36,8 +38,9 @@ def _say(text: str = "", indent: str = "", bold: bool = False, hang: str | None 
         click.echo("", err=True)
         return
     for paragraph in text.split("\n"):
-        wrapped = textwrap.wrap(paragraph, WIDTH, initial_indent=indent,
-                                subsequent_indent=hang if hang is not None else indent) or [""]
+        # Paths and ids stay whole: wrap at spaces only.
+        wrapped = textwrap.wrap(paragraph, WIDTH, initial_indent=indent, break_on_hyphens=False,
+                                break_long_words=False, subsequent_indent=hang if hang is not None else indent) or [""]
         for line in wrapped:
             click.echo(click.style(line, bold=True) if bold else line, err=True, color=_color())
 
@@ -49,11 +52,17 @@ def _color() -> bool | None:
 class _Session:
     """The interview plus its saved record; saving problems are reported once, not fatal."""
 
-    def __init__(self, interview: Interview, record: SessionRecord, store: SessionStore) -> None:
+    def __init__(self, interview: Interview, record: SessionRecord, store: SessionStore,
+                 lock: FileLock | None = None) -> None:
         self.interview = interview
         self.record = record
         self.store = store
+        self.lock = lock  # held from start to end: a second interview on it is refused
         self.saving = True
+
+    def close(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     def save(self) -> None:
         from itb_triage.engine import SessionError
@@ -70,17 +79,20 @@ class _Session:
         self.save()
         if self.saving:
             _say(f"Saved. Resume with: itb-triage interview --resume {self.record.id}")
+            if self.record.save_case is not None:
+                _say(f"The case file {self.record.save_case} is written when the interview ends.")
         sys.exit(int(status))
 
 
 def _ask(session: _Session, question: str, number: int) -> None:
     """Ask one question until it gets a valid answer, a skip, or a command."""
-    from itb_triage.engine import AnswerError
+    from itb_triage.engine import AnswerError, example_answer, what_to_type
 
     interview = session.interview
     entry = interview.knowledge.questions[question]
     _say()
-    _say(f"{number}. {entry['text']}", bold=True)
+    _say(f"Question {number} of about {interview.estimated_length()}")
+    _say(f"{number}. {entry['text']}", bold=True, hang=" " * len(f"{number}. "))
     if entry["type"] in ("choice", "multi"):
         options = [f"{i}) {v['label']}" for i, v in enumerate(entry["values"], start=1)]
         if len("   ".join(options)) <= WIDTH - 3:
@@ -91,8 +103,8 @@ def _ask(session: _Session, question: str, number: int) -> None:
         if entry["type"] == "multi":
             _say("Several: separate with commas, e.g. 1,3. None: type none.", indent="   ")
     else:
-        unit = f" {entry['unit']}" if entry.get("unit") else ""
-        _say(f"A number from {entry['minimum']} to {entry['maximum']}{unit}.", indent="   ")
+        wanted = what_to_type(entry)
+        _say(f"{wanted[0].upper()}{wanted[1:]}, for example {example_answer(entry)}.", indent="   ")
     _say(entry["help"], indent="   ")
     while True:
         try:
@@ -125,11 +137,13 @@ def _ask(session: _Session, question: str, number: int) -> None:
             session.save()
             return
         try:
-            value = interview.parse(question, text)
+            reading = interview.read(question, text)
         except AnswerError as exc:
-            _say(f"Sorry: {exc}. (Type help for the commands.)", indent="   ")
+            _say(f"{exc}. (Type help for the commands.)", indent="   ")
             continue
-        interview.answer(question, value)
+        if reading.note:
+            _say(f"Noted: {reading.note}.", indent="   ")
+        interview.answer(question, reading.value)
         session.save()
         return
 
@@ -141,8 +155,8 @@ def _why(interview: Interview, question: str) -> None:
         return
     _say("Why we ask: your answer can change", indent="   ")
     for item in items:
-        _say(f"- {'; '.join(item.conclusions)}", indent="     ", hang="       ")
-        _say(f"because {item.because} (rule {item.rule})", indent="       ")
+        _say(f"- {'; '.join(item.conclusions)}", indent="   ", hang="     ")
+        _say(f"{item.because} (rule {item.rule})", indent="     ")
 
 
 def _announce_urgent(interview: Interview, disposition: str) -> None:
@@ -184,66 +198,84 @@ def _run(session: _Session) -> None:
 
 
 def _load_session(store: SessionStore, resume: str | None, interview_factory: Any,
-                  answers_file: str | None, version: str) -> _Session:
-    from itb_triage.engine import CaseError, InterviewState, SessionError
+                  answers_file: str | None, knowledge: Knowledge) -> _Session:
+    """The session to run: resumed (locked, then checked against the knowledge) or new.
 
+    A session another interview has open is refused (SessionBusy: exit status 5)."""
+    from itb_triage.engine import InterviewState, SessionError, fit_to_knowledge
+
+    version = knowledge.version
     if resume is not None:
-        try:
-            record = store.load(resume) if resume != "LATEST" else store.latest_unfinished()
-        except SessionError as exc:
-            _fail(str(exc), ExitStatus.INPUT_ERROR)
-        if record is None:
-            _fail("no unfinished interview to resume (see `itb-triage sessions list`)", ExitStatus.INPUT_ERROR)
+        for note in store.open():
+            _say(f"Note: {note}.")
+        if resume == "LATEST":
+            latest = store.latest_unfinished()
+            if latest is None:
+                fail("no unfinished interview to resume (see `itb-triage sessions list`)")
+            resume = latest.id
+        resume = store.resolve(resume)
+        lock = store.lock(resume)
+        record = store.load(resume)  # read under the lock: what the last interview saved
         if record.knowledge_version != version:
             _say(f"Note: the knowledge changed since this interview began ({record.knowledge_version} -> {version}); "
-                 "your answers are kept.")
+                 "your answers are kept where they still fit.")
+        for problem in fit_to_knowledge(record, knowledge):
+            _say(f"Note: {problem}.")
         record.finished = False
-        _say(f"Resuming interview {record.id}: {len(record.state.answers)} answers so far.")
-        return _Session(interview_factory(record.state), record, store)
+        _say(f"Resuming interview {record.id}: {plural(len(record.state.answers), 'answer')} so far.")
+        return _Session(interview_factory(record.state), record, store, lock)
     state = InterviewState()
     case_id = None
     if answers_file is not None:
-        from .main import _read_input
-
-        data, where = _read_input(answers_file)
-        triage = interview_factory(state).triage
-        try:
-            case = triage.read_case(data, where)
-        except CaseError as exc:
-            _fail(exc.one_line(), ExitStatus.INPUT_ERROR)
+        data, where = read_input(answers_file)
+        case = interview_factory(state).triage.read_case(data, where)
         state.answers.update(case.answers)
         case_id = case.id
     record = store.new(state, version, case_id)
-    return _Session(interview_factory(state), record, store)
+    session = _Session(interview_factory(state), record, store)
+    try:
+        for note in store.open():
+            _say(f"Note: {note}.")
+        session.lock = store.lock(record.id)
+    except SessionError as exc:  # a folder that cannot be used: the interview goes on, unsaved
+        session.saving = False
+        _say(f"Note: {exc}. Your answers will not be saved, but the interview goes on.")
+    return session
 
 
-def _fail(message: str, status: ExitStatus) -> NoReturn:
-    click.echo(f"itb-triage: error: {message}", err=True)
-    sys.exit(int(status))
+def case_file_text(document: dict[str, Any], path: Path) -> str:
+    """A case document as the file name asks: YAML for .yaml or .yml, JSON otherwise."""
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    import json
+
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def _write_case(path: Path, interview: Interview, case_id: str | None) -> None:
-    import json
+    """Write the answers as a case file, atomically (never through a link planted at a
+    temporary name, never over anything but a regular file); a WriteError is one line
+    and exit status 2, after the result has been shown."""
+    from itb_triage.engine import atomic_write
 
-    document = interview.case(case_id).to_json()
-    try:
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        _say(f"Note: could not write {path}: {exc.strerror or exc}")
-    else:
-        _say(f"Answers saved as a case file: {path}")
+    text = case_file_text(interview.case(case_id).to_json(), path)
+    atomic_write(path, text.encode("utf-8"), what="the case file")
+    _say(f"Answers saved as a case file: {path}")
 
 
 @click.command()
 @click.option("--resume", "resume", is_flag=False, flag_value="LATEST", default=None, metavar="[ID]",
-              help="Continue a saved interview (the latest unfinished one if no ID is given).")
+              shell_complete=complete_session_ids,
+              help="Continue a saved interview (the latest unfinished one if no ID is given; the id's unique "
+                   "beginning will do).")
 @click.option("--answers", "answers_file", metavar="CASE",
               help="Start from the answers in a case file (JSON or YAML; - for stdin); only what is still "
                    "unanswered and relevant is asked.")
 @click.option("--save-case", "save_case", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the answers to FILE in the case format when the interview ends.")
+              help="Write the answers to FILE in the case format (YAML for .yaml or .yml, else JSON) once the "
+                   "result is shown; remembered through quit and --resume.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="Format of the final result (printed on stdout).")
 def interview(resume: str | None, answers_file: str | None, save_case: Path | None, fmt: str) -> None:
@@ -251,20 +283,30 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
 
     Questions go to stderr and the result to stdout. At any prompt: ? or why, back,
     help, quit. Every answer is saved as you go; Ctrl-C or end of input saves too
-    (exit status 130) and prints how to resume.
+    (exit status 130) and prints how to resume. A session another interview has
+    open is refused (exit status 5). A saved answer that no longer fits the
+    questions is set aside with a note, and asked again if it matters. If
+    --save-case FILE cannot be written, the result is shown, then exit status 2.
     """
     from itb_triage.engine import Interview, Relevance, SessionStore
 
-    from .main import _triage
-
-
-    triage = _triage()
-    relevance = Relevance(triage.knowledge)
+    engine = triage()
+    relevance = Relevance(engine.knowledge)
     store = SessionStore()
-    session = _load_session(store, resume, lambda state: Interview(triage, state, relevance), answers_file,
-                            triage.knowledge.version)
+    session = _load_session(store, resume, lambda state: Interview(engine, state, relevance), answers_file,
+                            engine.knowledge)
+    try:
+        _interview(session, engine, resume, save_case, fmt)
+    finally:
+        session.close()
+
+
+def _interview(session: _Session, engine: Triage, resume: str | None, save_case: Path | None, fmt: str) -> None:
+    """Greet, ask until done (saving as it goes), finish."""
     interview_ = session.interview
     case_id = session.record.case_id or session.record.id
+    if save_case is not None:  # remembered, so that it survives quit and --resume
+        session.record.save_case = str(save_case.absolute())
     session.save()
     if resume is None:
         _say("ITB triage interview", bold=True)
@@ -274,14 +316,14 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
             _say(f"Session {session.record.id}: saved after every answer.")
 
     try:
-        _interview_until_done(session, interview_, case_id, triage)
+        _interview_until_done(session, interview_, case_id, engine)
     except KeyboardInterrupt:  # Ctrl-C outside a prompt (a prompt turns it into Abort)
         _say()
         session.leave(ExitStatus.INTERRUPTED)
-    _finish(session, interview_, case_id, triage, save_case, fmt)
+    _finish(session, interview_, case_id, engine, fmt)
 
 
-def _interview_until_done(session: _Session, interview_: Interview, case_id: str, triage: Any) -> None:
+def _interview_until_done(session: _Session, interview_: Interview, case_id: str, engine: Triage) -> None:
     """Ask; after urgent advice at a terminal, offer to go on for a fuller record."""
     from .render import question_texts, render_text
 
@@ -290,7 +332,7 @@ def _interview_until_done(session: _Session, interview_: Interview, case_id: str
         urgent = interview_.urgent_disposition()
         if urgent is None or interview_.state.full_record or not sys.stdin.isatty():
             break
-        click.echo(render_text(interview_.result(case_id), WIDTH, question_texts(triage.knowledge.questions)),
+        click.echo(render_text(interview_.result(case_id), WIDTH, question_texts(engine.knowledge.questions)),
                    err=True, nl=False)
         try:
             more = click.confirm("Continue answering for a fuller record (the advice above stands)?",
@@ -302,27 +344,26 @@ def _interview_until_done(session: _Session, interview_: Interview, case_id: str
         interview_.continue_for_full_record()
 
 
-def _finish(session: _Session, interview_: Interview, case_id: str, triage: Any, save_case: Path | None,
-            fmt: str) -> None:
-    """Mark the session finished, write the case file if asked, print the result."""
+def _finish(session: _Session, interview_: Interview, case_id: str, engine: Triage, fmt: str) -> None:
+    """Print the result, then mark the session finished and write the case file if asked:
+    both only once the result has been shown."""
     from .render import question_texts, render_json, render_text
 
-    session.record.finished = True
-    session.save()
-    if save_case is not None:
-        _write_case(save_case, interview_, case_id)
-    result = interview_.result(case_id)
-    questions = question_texts(triage.knowledge.questions)
+    case = interview_.case(case_id)
     if fmt == "json":
         # Byte for byte what `assess --format json` prints, critical answers included.
-        click.echo(render_json(triage.assess(interview_.case(case_id), critical=True)), nl=False)
+        click.echo(render_json(engine.assess(case, critical=True)), nl=False)
     elif fmt == "markdown":
         from .report import build_report  # the same report as `assess --format markdown`
 
-        click.echo(build_report(triage, interview_.case(case_id), "markdown"), nl=False)
+        click.echo(build_report(engine, case, "markdown"), nl=False)
     else:
         _say()
-        click.echo(render_text(result, WIDTH, questions), nl=False)
+        click.echo(render_text(engine.assess(case), WIDTH, question_texts(engine.knowledge.questions)), nl=False)
+    session.record.finished = True
+    session.save()
+    if session.record.save_case is not None:
+        _write_case(Path(session.record.save_case), interview_, case_id)
 
 
 @click.group()
@@ -333,53 +374,82 @@ def sessions() -> None:
 @sessions.command("list")
 def sessions_list() -> None:
     """Saved interviews, oldest first."""
-    from itb_triage.engine import SessionStore
+    from itb_triage.engine import printable
 
-    store = SessionStore()
+    store = _store()
     records, problems = store.records()
     for problem in problems:
-        click.echo(f"itb-triage: warning: {problem}", err=True)
+        click.echo(f"itb-triage: warning: {printable(problem)}", err=True)
     if not records:
-        click.echo(f"No saved interviews in {store.root}.")
+        click.echo(f"No saved interviews in {printable(str(store.root))}.")
         return
     for record in records:
         status = "finished" if record.finished else "in progress"
-        click.echo(f"{record.id}  {record.updated}  {len(record.state.answers):>2} answers  {status}")
+        click.echo(printable(f"{record.id}  {record.updated}  {plural(len(record.state.answers), 'answer'):>10}  "
+                             f"{status}"))
+
+
+def _store() -> SessionStore:
+    """The session store, its folder checked (another user's is refused: exit status 2)."""
+    from itb_triage.engine import SessionStore
+
+    store = SessionStore()
+    for note in store.open(create=False):
+        click.echo(f"itb-triage: warning: {note}", err=True)
+    return store
 
 
 @sessions.command("show")
-@click.argument("session_id", metavar="ID")
+@click.argument("session_id", metavar="ID", shell_complete=complete_session_ids)
 def sessions_show(session_id: str) -> None:
-    """The answers of one saved interview."""
-    from itb_triage.engine import SessionError, SessionStore
+    """The answers of one saved interview (ID or its unique beginning)."""
+    from itb_triage.engine import fit_to_knowledge, printable
 
-    from .main import _triage
-
-    try:
-        record = SessionStore().load(session_id)
-    except SessionError as exc:
-        _fail(str(exc), ExitStatus.INPUT_ERROR)
-    questions = _triage().knowledge.questions
-    click.echo(f"Interview {record.id} ({'finished' if record.finished else 'in progress'}), "
-               f"started {record.created}, last answer {record.updated}")
+    record = _store().load(session_id)
+    knowledge = triage().knowledge
+    # Shown as an interview would resume it; the file itself is left as it is.
+    for problem in fit_to_knowledge(record, knowledge):
+        click.echo(f"itb-triage: warning: {printable(problem)}", err=True)
+    questions = knowledge.questions
+    out = [f"Interview {record.id} ({'finished' if record.finished else 'in progress'})",
+           f"started {record.created}, last answer {record.updated}", ""]
     for question, value in record.state.answers.items():
-        entry = questions.get(question, {"text": question, "values": []})
-        labels = {v["id"]: v["label"] for v in entry.get("values", [])}
-        shown = ", ".join(labels.get(v, str(v)) for v in value) if isinstance(value, list) else labels.get(
-            value, str(value))
-        click.echo(f"- {entry['text']}\n    {shown or 'none'}")
+        entry = questions.get(question)
+        out.extend(_wrapped(f"- {entry['text'] if entry else question}", "  "))
+        out.extend(_wrapped(_in_words(entry, value) if entry else str(value), "    "))
     if record.state.skipped:
-        click.echo(f"Skipped: {', '.join(record.state.skipped)}")
+        out.append("")
+        out.append("Skipped:")
+        for question in record.state.skipped:
+            entry = questions.get(question)
+            out.extend(_wrapped(f"- {entry['text'] if entry else question}", "  "))
+    if record.dropped:
+        out.append("")
+        out.append("Set aside (no longer fit the questions):")
+        for question, value in record.dropped.items():
+            out.extend(_wrapped(f"- {question} = {value!r}", "  "))
+    click.echo("\n".join(printable(line) for line in out))
+
+
+def _in_words(entry: dict[str, Any], value: Any) -> str:
+    """An answer as the runner gave it: choices by their labels, numbers with their unit."""
+    if entry["type"] in ("choice", "multi"):
+        labels = {v["id"]: v["label"] for v in entry["values"]}
+        chosen = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(v, str(v)) for v in chosen) or "none"
+    unit = entry.get("unit")
+    return f"{value} {unit}" if unit else str(value)
+
+
+def _wrapped(text: str, hang: str) -> list[str]:
+    """Lines of at most 80 columns; the first as given, the rest indented by `hang`."""
+    first = hang[:-2] if text.startswith("- ") else hang
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=hang) or [first]
 
 
 @sessions.command("delete")
-@click.argument("session_id", metavar="ID")
+@click.argument("session_id", metavar="ID", shell_complete=complete_session_ids)
 def sessions_delete(session_id: str) -> None:
-    """Delete one saved interview."""
-    from itb_triage.engine import SessionError, SessionStore
-
-    try:
-        SessionStore().delete(session_id)
-    except SessionError as exc:
-        _fail(str(exc), ExitStatus.INPUT_ERROR)
-    click.echo(f"Deleted {session_id}.")
+    """Delete one saved interview (ID or its unique beginning); not one that an
+    interview has open (exit status 5)."""
+    click.echo(f"Deleted {_store().delete(session_id)}.")

@@ -1,32 +1,29 @@
 """The `itb-triage` command line.
 
-Engine errors are turned into one line on stderr and an exit status in one place
-(`_fail`); nothing here knows about durable_rules. Heavy modules are imported inside
-the commands, so `--version` and `--help` start fast.
+Every error, the engine's and Click's, becomes one line on stderr and an exit status in
+one place: the `try` in `_LazyGroup.main`, through `common.report`. Nothing here knows
+about durable_rules. Heavy modules are imported inside the commands, so `--version` and
+`--help` start fast.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import click
 
 from itb_triage import __version__
 
+from .common import fail, read_input, report, triage, width
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
-    from itb_triage.engine import Knowledge, Triage
+    from itb_triage.engine import Knowledge
 
 FORMATS = ("text", "markdown", "json")
-
-
-def _fail(message: str, status: ExitStatus) -> NoReturn:
-    click.echo(f"itb-triage: error: {message}", err=True)
-    sys.exit(int(status))
 
 
 def _version_text() -> str:
@@ -41,34 +38,6 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         ctx.exit()
 
 
-def _triage() -> Triage:
-    """Load the knowledge and compile the rules, mapping failures to exit statuses."""
-    from itb_triage.engine import EngineError, KnowledgeError, Triage
-
-    try:
-        return Triage()
-    except KnowledgeError as exc:
-        _fail(f"the knowledge base is invalid: {exc} (run `itb-triage kb validate`)", ExitStatus.KNOWLEDGE_INVALID)
-    except EngineError as exc:  # the rule engine cannot start: a wrong durable-rules, say
-        _fail(str(exc), ExitStatus.ENGINE_FAILURE)
-
-
-def _read_input(source: str) -> tuple[bytes, str]:
-    """The bytes of a case file, or of stdin for `-`, and the name to report."""
-    if source == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
-    try:
-        return Path(source).read_bytes(), source
-    except OSError as exc:
-        _fail(f"{source}: cannot read the case file: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
-
-
-def _width() -> int:
-    if sys.stdout.isatty():
-        return max(60, min(shutil.get_terminal_size((80, 24)).columns, 100))
-    return 80
-
-
 class _LazyGroup(click.Group):
     """Commands that live in their own modules, imported only when used.
 
@@ -80,10 +49,34 @@ class _LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "batch": "batch:batch",
         "explain": "explain:explain_command",
+        "fhir": "fhir:fhir_group",
         "interview": "interview:interview",
         "report": "report:report_command",
+        "serve": "serve:serve",
         "sessions": "interview:sessions",
     }
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        """Click's `main`, with every error reported in one style (`common.report`).
+
+        Used by the console script and by Click's test runner alike. Without standalone
+        mode Click raises its errors instead of printing them its own way ("Error:" and
+        the usage, "Aborted!" and status 1), so they all arrive here.
+        """
+        try:
+            # Always "itb-triage": Click's test runner would name it after the function.
+            status = super().main(args, "itb-triage", complete_var, standalone_mode=False, **extra)
+        except Exception as exc:
+            if not standalone_mode:
+                raise
+            sys.exit(report(exc))
+        except KeyboardInterrupt as exc:
+            sys.exit(report(exc))
+        if not standalone_mode:
+            return status
+        # Click returns the status of `ctx.exit` (--help, --version); commands return None.
+        sys.exit(status if isinstance(status, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -116,34 +109,28 @@ def cli() -> None:
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for reading, markdown for a report, json for programs (the contract).")
 def assess(case: str, fmt: str) -> None:
-    """Assess one case file (JSON or YAML; `-` reads stdin).
+    """Assess one case file (JSON or YAML; `-` reads stdin), or a FHIR QuestionnaireResponse.
 
     Exit status 0 on success, 2 for a bad case file, 3 for invalid knowledge,
     4 for an engine failure.
     """
-    from itb_triage.engine import CaseError, EngineError
-
+    from .fhir import read_case
     from .render import question_texts, render_json, render_text
 
-    data, where = _read_input(case)
-    triage = _triage()
-    try:
-        checked = triage.read_case(data, where)
-        # The JSON and the Markdown report carry the critical answers (tens of ms per case).
-        result = triage.assess(checked, critical=fmt in ("json", "markdown"))
-    except CaseError as exc:
-        _fail(exc.one_line(), ExitStatus.INPUT_ERROR)
-    except EngineError as exc:
-        _fail(f"{where}: the rule engine failed: {exc}", ExitStatus.ENGINE_FAILURE)
-    questions = question_texts(triage.knowledge.questions)
+    data, where = read_input(case)
+    engine = triage()
+    checked = read_case(engine, data, where)  # a case file or a QuestionnaireResponse
+    # The JSON and the Markdown report carry the critical answers (tens of ms per case).
+    result = engine.assess(checked, critical=fmt in ("json", "markdown"))
+    questions = question_texts(engine.knowledge.questions)
     if fmt == "json":
         click.echo(render_json(result), nl=False)
     elif fmt == "markdown":
         from .report import build_report
 
-        click.echo(build_report(triage, checked, "markdown", result), nl=False)
+        click.echo(build_report(engine, checked, "markdown", result), nl=False)
     else:
-        click.echo(render_text(result, _width(), questions), nl=False)
+        click.echo(render_text(result, width(), questions), nl=False)
 
 
 @cli.group()
@@ -156,20 +143,43 @@ def kb() -> None:
               help="Check a copy of the knowledge folder instead of the installed one.")
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Check a copy of the rules folder instead of the installed one.")
-def validate(knowledge_dir: Path | None, rules_dir: Path | None) -> None:
-    """Check every knowledge and rule file against its schema and every cross-reference.
+@click.option("--witnesses", is_flag=True, help="List the witness answers of every rule, not only of the red flags.")
+def validate(knowledge_dir: Path | None, rules_dir: Path | None, witnesses: bool) -> None:
+    """Check every knowledge and rule file against its schema and every cross-reference,
+    and prove that every rule can fire and every red flag can be reached.
 
-    Prints every problem with its file and path, and exits 3 if there is any.
+    The proof is witness answers: for each rule (each branch of an `any`), answers on
+    which the engine fires it; for each red flag, answers whose result shows it at its
+    urgency. Prints every problem with its file and path, and exits 3 if there is any.
     """
-    from itb_triage.engine import KnowledgeError, load_knowledge
+    from itb_triage.engine import KnowledgeError, check_satisfiable, load_knowledge
 
     try:
         knowledge = load_knowledge(knowledge_dir, rules_dir, use_cache=False)
     except KnowledgeError as exc:
-        for problem in exc.problems:
-            click.echo(problem, err=True)
-        _fail(f"{len(exc.problems)} problem(s) in the knowledge base", ExitStatus.KNOWLEDGE_INVALID)
-    click.echo(_summary(knowledge))
+        _knowledge_problems(exc.problems)
+    proof = check_satisfiable(knowledge)
+    if proof.problems():
+        _knowledge_problems(proof.problems())
+    lines = [_summary(knowledge),
+             f"  every rule fires  on witness answers: {len(proof.witnesses)} branches of {len(knowledge.rules)} rules"
+             + ("" if witnesses else " (--witnesses lists them)"),
+             "  every red flag    reached at its urgency, on these answers:"]
+    for flag, witness in proof.red_flags.items():
+        assert witness is not None  # a flag without one is a problem, reported above
+        lines.append(f"    {flag} ({knowledge.red_flags[flag]['urgency']}): {witness.describe()}")
+    if witnesses:
+        lines.append("  witness answers of every rule:")
+        for found in proof.witnesses:
+            which = found.rule.id if len(found.rule.branches) == 1 else f"{found.rule.id} (branch {found.branch + 1})"
+            lines.append(f"    {which}: {found.describe()}")
+    click.echo("\n".join(lines))
+
+
+def _knowledge_problems(problems: list[str]) -> NoReturn:
+    for problem in problems:
+        click.echo(problem, err=True)
+    fail(f"{len(problems)} problem(s) in the knowledge base", ExitStatus.KNOWLEDGE_INVALID)
 
 
 def _summary(knowledge: Knowledge) -> str:
@@ -192,16 +202,9 @@ def _summary(knowledge: Knowledge) -> str:
 
 
 def main() -> None:
-    """Console-script entry point: Click's own handling, except that Ctrl-C exits with the
-    documented 130 (Click's standalone mode says "Aborted!" and exits 1)."""
-    try:
-        status = cli.main(prog_name="itb-triage", standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("interrupted", err=True)  # Click has already ended the ^C line
-        sys.exit(int(ExitStatus.INTERRUPTED))
-    except click.ClickException as exc:  # usage errors: Click's message, status 2
-        exc.show()
-        sys.exit(exc.exit_code)
-    # Without standalone mode, Click returns the status of `ctx.exit` (--help, --version)
-    # instead of exiting; the commands themselves exit through sys.exit or return None.
-    sys.exit(status if isinstance(status, int) else 0)
+    """Console-script entry point; stdout guarded, so that a failed write to it is one
+    line and exit status 2 (`common.report`), not a traceback."""
+    from . import stdout
+
+    stdout.guard()
+    cli.main(prog_name="itb-triage")

@@ -6,13 +6,13 @@ tests compare whole outputs at a fixed width. Colour is the caller's choice.
 
 from __future__ import annotations
 
-import json
-import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Result
+from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Result, Summary, in_sentence, printable
+
+SUMMARY_LINES = 30  # the card fits one screen: at most this many lines
 
 ASSESSMENT_WORDS = {
     "likely": "likely",
@@ -35,13 +35,6 @@ GRADE_WORDS = {
 }
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """A case's own text shown in a terminal: no escape sequences, no line breaks."""
-    return _CONTROL.sub("?", text)
-
 
 def _title(result: Result, width: int) -> str:
     title = f"ITB triage: {printable(result.case_id)}" if result.case_id else "ITB triage"
@@ -50,7 +43,7 @@ def _title(result: Result, width: int) -> str:
 
 def render_json(result: Result) -> str:
     """The contract's JSON, stable byte for byte for the same answers."""
-    return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+    return result.to_json_text()
 
 
 def _refs(result: Result, citations: Iterable[str]) -> str:
@@ -182,3 +175,69 @@ def render_text(result: Result, width: int = 80, questions: Mapping[str, str] | 
 def question_texts(knowledge_questions: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """question id -> the question as a runner reads it."""
     return {q: str(entry["text"]) for q, entry in knowledge_questions.items()}
+
+
+def render_summary(summary: Summary, width: int = 80, title: str = "ITB triage", more: str = "") -> str:
+    """The care card on one screen: at most SUMMARY_LINES lines at `width` columns.
+
+    Where the whole card would not fit, it gives up, in this order: the one-per-line
+    list of things to avoid (they go on one line), things to do beyond three, and the
+    cause (which unanswered safety questions make uncertain anyway). `more` says how
+    to see the rest.
+    """
+    shown = len(summary.this_week)
+    compact, cause = False, True
+    while True:
+        text = _summary_text(summary, width, title, more, shown, compact, cause)
+        if text.count("\n") <= SUMMARY_LINES or not cause:
+            return text
+        if not compact:
+            compact = True
+        elif shown > 3:
+            shown -= 1
+        else:
+            cause = False
+
+
+def _summary_text(summary: Summary, width: int, title: str, more: str, shown: int, compact: bool,
+                  cause: bool) -> str:
+    out = Lines(width)
+    heads = summary.headings
+    out.lines.append(title if len(title) <= out.width else title[: out.width - 3] + "...")
+    out.blank()
+    out.lines.append(summary.urgency.upper())
+    out.para(summary.where)
+    for question in summary.questions:
+        out.para(question, indent="   ", first=" ? ")
+    if summary.why:
+        out.para(f"{heads['why']}: {'; '.join(summary.why)}.", indent="  ")
+    if summary.unsure:
+        out.para(f"{heads['unsure']}:", indent="  ")
+        for question in summary.unsure:
+            out.para(question, indent="    ", first="  ? ")
+    if cause:
+        out.blank()
+        out.para(summary.cause)
+    items = summary.this_week[:shown]
+    if items:
+        out.heading(heads["this_week"])
+        for item in items:
+            line = f"{item.label}. {item.detail}" if item.detail else item.label
+            out.para(line, indent="   ", first=" - ")
+    if summary.avoid:
+        out.blank()
+        if compact:
+            out.para(f"{heads['avoid'].upper()}: " + "; ".join(in_sentence(i.label) for i in summary.avoid) + ".")
+        else:
+            out.lines.append(heads["avoid"].upper())
+            for item in summary.avoid:
+                out.para(item.label, indent="   ", first=" x ")
+    if summary.sooner:
+        out.heading(heads["sooner"])
+        for line in summary.sooner:
+            out.para(line, indent="   ", first=" ! ")
+    out.blank()
+    if more:
+        out.para(more)
+    out.para(NOT_A_MEDICAL_DEVICE)
+    return out.text()

@@ -21,15 +21,22 @@ _EXPORTS = {
     "KnowledgeError": "errors",
     "EngineError": "errors",
     "QueryError": "errors",
+    "WriteError": "safefile",
+    "ReadError": "safefile",
     "AnswerError": "interview",
     "SessionError": "interview_store",
-    # The knowledge and its fingerprint.
+    "SessionBusy": "interview_store",
+    # The knowledge, its fingerprint, and the proof that every rule can fire.
     "Knowledge": "knowledge",
     "load_knowledge": "knowledge",
     "knowledge_version": "fingerprint",
     "NOT_A_MEDICAL_DEVICE": "contract",
+    "check_satisfiable": "satisfiable",
     # A case in, a result out.
     "Case": "case",
+    "MAX_CASE_BYTES": "case",
+    "read_case_text": "case",
+    "check_case": "case",
     "Triage": "triage",
     "Result": "result",
     "Fact": "facts",
@@ -44,23 +51,48 @@ _EXPORTS = {
     "RuleCheck": "whynot",
     "PatternCheck": "whynot",
     "parse_targets": "whynot",
+    "target_ids": "whynot",
     "what_if": "whatif",
     "WhatIf": "whatif",
     "build_plan": "plan",
     "Plan": "plan",
     "range_text": "wording",
+    "why_not": "whynot",
+    # The summary care card and the plain words for ids, shared by every door.
+    "Summary": "summary",
+    "summarise": "summary",
+    "Labels": "labels",
+    "in_sentence": "labels",
     # The interview and its saved state.
     "Interview": "interview",
     "InterviewState": "interview",
+    "WhyItem": "interview",
+    "URGENT": "interview",
+    "Analysis": "relevance",
+    "Reading": "typed_answers",
+    "read_answer": "typed_answers",
+    "what_to_type": "typed_answers",
+    "example_answer": "typed_answers",
     "Relevance": "relevance",
     "SessionStore": "interview_store",
     "SessionRecord": "interview_store",
+    "fit_to_knowledge": "interview_store",
+    "FileLock": "locking",
+    # Files and text from users: bounded reads, atomic writes, the one neutraliser.
+    "read_bounded": "safefile",
+    "read_stream_bounded": "safefile",
+    "atomic_output": "safefile",
+    "atomic_write": "safefile",
+    "printable": "textsafe",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architecture.py keeps both lists equal)
+    from .case import MAX_CASE_BYTES as MAX_CASE_BYTES
     from .case import Case as Case
+    from .case import check_case as check_case
+    from .case import read_case_text as read_case_text
     from .contract import NOT_A_MEDICAL_DEVICE as NOT_A_MEDICAL_DEVICE
     from .derivations import Derivation as Derivation
     from .derivations import Explanation as Explanation
@@ -73,20 +105,42 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .errors import TriageError as TriageError
     from .facts import Fact as Fact
     from .fingerprint import knowledge_version as knowledge_version
+    from .interview import URGENT as URGENT
     from .interview import AnswerError as AnswerError
     from .interview import Interview as Interview
     from .interview import InterviewState as InterviewState
+    from .interview import WhyItem as WhyItem
+    from .interview_store import SessionBusy as SessionBusy
     from .interview_store import SessionError as SessionError
     from .interview_store import SessionRecord as SessionRecord
     from .interview_store import SessionStore as SessionStore
+    from .interview_store import fit_to_knowledge as fit_to_knowledge
     from .knowledge import Knowledge as Knowledge
     from .knowledge import load_knowledge as load_knowledge
+    from .labels import Labels as Labels
+    from .labels import in_sentence as in_sentence
+    from .locking import FileLock as FileLock
     from .plan import Plan as Plan
     from .plan import build_plan as build_plan
+    from .relevance import Analysis as Analysis
     from .relevance import Relevance as Relevance
     from .result import Result as Result
     from .result import compact_json as compact_json
+    from .safefile import ReadError as ReadError
+    from .safefile import WriteError as WriteError
+    from .safefile import atomic_output as atomic_output
+    from .safefile import atomic_write as atomic_write
+    from .safefile import read_bounded as read_bounded
+    from .safefile import read_stream_bounded as read_stream_bounded
+    from .satisfiable import check_satisfiable as check_satisfiable
+    from .summary import Summary as Summary
+    from .summary import summarise as summarise
+    from .textsafe import printable as printable
     from .triage import Triage as Triage
+    from .typed_answers import Reading as Reading
+    from .typed_answers import example_answer as example_answer
+    from .typed_answers import read_answer as read_answer
+    from .typed_answers import what_to_type as what_to_type
     from .whatif import WhatIf as WhatIf
     from .whatif import what_if as what_if
     from .whynot import PatternCheck as PatternCheck
@@ -94,6 +148,8 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .whynot import WhyNot as WhyNot
     from .whynot import WhyNotAnalysis as WhyNotAnalysis
     from .whynot import parse_targets as parse_targets
+    from .whynot import target_ids as target_ids
+    from .whynot import why_not as why_not
     from .wording import range_text as range_text
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 
 from .documents import DocumentError, load_document
-from .errors import CaseError
+from .errors import MAX_PROBLEMS, CaseError
 from .facts import normalise_number
 from .knowledge import Knowledge
 
@@ -31,6 +31,8 @@ class Case:
 
     id: str | None
     answers: Mapping[str, Any]
+    #: The file it was read from, for error messages; not part of the case.
+    source: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format": "itb-case/1"}
@@ -71,11 +73,16 @@ def _check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
     _screen(document, where, "$", knowledge)  # always: the schema cannot judge these
     checks = _schema_checks(knowledge.case_schema)
     if checks.accepts is None or not checks.accepts(document):
-        # The full check: finds and words the problem (or, rarely, accepts what the
+        document = _forgiving(document, knowledge)
+        # The full check: finds and words every problem (or, rarely, accepts what the
         # quick check would not vouch for, such as 3.0 for a whole number).
         errors = sorted(checks.validator.iter_errors(document), key=_error_order)
         if errors:
-            raise _case_error(errors[0], where, knowledge)
+            unique = {p.one_line(): p for e in reversed(errors) for p in reversed(_case_errors(e, where, knowledge))}
+            problems = list(reversed(unique.values()))  # each problem once, in document order
+            first, *others = problems
+            first.others = tuple(others)
+            raise first
     answers = document["answers"]
     normalised: dict[str, Any] = {}
     for question, entry in knowledge.questions.items():
@@ -86,7 +93,20 @@ def _check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
             order = [v["id"] for v in entry["values"]]
             value = sorted(value, key=order.index)
         normalised[question] = normalise_number(value)
-    return Case(document.get("id"), normalised)
+    return Case(document.get("id"), normalised, where)
+
+
+def answer_problem(question: str, value: Any, where: str, knowledge: Knowledge) -> CaseError | None:
+    """What is wrong with one answer, checked exactly as in a case file (None if it fits).
+
+    The one check for an answer wherever it comes from: a case file, a typed answer at
+    an interview prompt (NaN and infinity included), a saved session.
+    """
+    try:
+        check_case({"format": "itb-case/1", "answers": {question: value}}, where, knowledge)
+    except CaseError as exc:
+        return exc
+    return None
 
 
 # --- the quick check -------------------------------------------------------------
@@ -307,23 +327,60 @@ def _require_unicode(text: str, where: str, path: str) -> None:
                         "UTF-8 text") from None
 
 
+def _forgiving(document: Any, knowledge: Knowledge) -> Any:
+    """The document with choice answers in any letter case ("No") and booleans (YAML's
+    true/false) read as the choices they mean; a copy, and only where that makes a
+    value valid. Runs only for cases the quick check did not accept."""
+    answers = document.get("answers") if isinstance(document, dict) else None
+    if not isinstance(answers, dict):
+        return document
+    fixed = dict(answers)
+    for question, value in answers.items():
+        entry = knowledge.questions.get(question) if isinstance(question, str) else None
+        if entry is None or entry["type"] not in ("choice", "multi"):
+            continue
+        ids = {str(v["id"]).lower(): v["id"] for v in entry["values"]}
+        if entry["type"] == "choice":
+            fixed[question] = _choice_value(value, ids)
+        elif isinstance(value, list):
+            fixed[question] = [_choice_value(item, ids) for item in value]
+    return {**document, "answers": fixed}
+
+
+def _choice_value(value: Any, ids: Mapping[str, Any]) -> Any:
+    if isinstance(value, bool) and "yes" in ids and "no" in ids:
+        return "yes" if value else "no"
+    if isinstance(value, str) and value.lower() in ids:
+        return ids[value.lower()]
+    return value
+
+
 def _error_order(error: jsonschema.ValidationError) -> tuple[int, list[str]]:
     # Report the shallowest problem first; among equals, the first in path order.
     return (len(error.absolute_path), [str(p) for p in error.absolute_path])
 
 
+def _case_errors(error: jsonschema.ValidationError, where: str, knowledge: Knowledge) -> list[CaseError]:
+    """A schema error as CaseErrors: one per unknown question id, else one."""
+    if error.validator == "additionalProperties" and list(error.absolute_path) == ["answers"]:
+        given = error.instance if isinstance(error.instance, dict) else {}
+        unknown = sorted(str(key) for key in given if key not in knowledge.questions) or ["?"]
+        # Only the ones shown get a suggestion: difflib on 60,000 unknown ids takes minutes.
+        return [_unknown_question(name, where, knowledge, suggest=n < MAX_PROBLEMS) for n, name in enumerate(unknown)]
+    return [_case_error(error, where, knowledge)]
+
+
+def _unknown_question(name: str, where: str, knowledge: Knowledge, suggest: bool = True) -> CaseError:
+    problem = f"unknown question id '{name}'"
+    close = difflib.get_close_matches(name, list(knowledge.questions), n=1) if suggest else []
+    if close:
+        return CaseError(where, f"$.answers.{name}", problem, hint=f"did you mean '{close[0]}'?")
+    return CaseError(where, f"$.answers.{name}", problem, "a question id of the case schema")
+
+
 def _case_error(error: jsonschema.ValidationError, where: str, knowledge: Knowledge) -> CaseError:
     path = error.json_path
     location = list(error.absolute_path)
-    if error.validator == "additionalProperties" and location == ["answers"]:
-        given = error.instance if isinstance(error.instance, dict) else {}
-        unknown = sorted(str(key) for key in given if key not in knowledge.questions)
-        name = unknown[0] if unknown else "?"
-        problem = f"unknown question id '{name}'"
-        close = difflib.get_close_matches(name, list(knowledge.questions), n=1)
-        if close:
-            return CaseError(where, f"$.answers.{name}", problem, hint=f"did you mean '{close[0]}'?")
-        return CaseError(where, f"$.answers.{name}", problem, "a question id of the case schema")
     if error.validator == "additionalProperties":
         return CaseError(where, path, error.message, "only 'format', 'id', 'note' and 'answers'")
     if error.validator == "required":
@@ -344,7 +401,8 @@ def _describe_value(value: Any) -> str:
 
 
 def _short_repr(value: Any) -> str:
-    text = "null" if value is None else repr(value)
+    """A value as the case file spells it: null, true and false, not Python's None, True and False."""
+    text = "null" if value is None else ("true" if value else "false") if isinstance(value, bool) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -353,7 +411,10 @@ def expected_text(question: str, knowledge: Knowledge) -> str:
     if entry["type"] in ("choice", "multi"):
         values = ", ".join(f"'{v['id']}'" for v in entry["values"])
         if entry["type"] == "multi":
-            return f"a list of distinct values from {values}"
+            schema = knowledge.case_schema["properties"]["answers"]["properties"][question]
+            if schema.get("minItems", 0) >= 1:
+                return f"a list of at least one of {values}, each once"
+            return f"a list of values from {values}, each once ([] for none)"
         return f"one of {values}"
     kind = "a whole number" if entry["type"] == "integer" else "a number"
     return f"{kind} from {entry['minimum']} to {entry['maximum']}"

@@ -21,6 +21,13 @@ RECOMMENDATIONS = (
     "see_clinician_within_days", "book_clinician", "ask_pharmacist_about_medication",
 )
 
+# Ids that version 2 of the contract announces and the knowledge may not carry yet:
+# wording for them (presentation.yaml) may be written ahead of the rules that use them.
+ANNOUNCED = (
+    "safety_net", "call_emergency_number", "see_surgeon", "gluteal_tendinopathy_loading",
+    "hip_adduction_positions",
+)
+
 AVOID = ("stretch_itb", "foam_roll_itb", "run_through_pain", "aqua_jogging", "soft_tissue_therapy")
 
 CONDITIONS = (

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def printable(text: str) -> str:
-    """Text from a case shown in one line: control characters and line breaks escaped."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else
-                        f"\\u{ord(m.group()):04x}", text)
-
+from .textsafe import printable
 
 # A case can hold a key or a value of almost a megabyte; an error line quotes a part of it.
 MAX_PART = 200
@@ -25,11 +16,16 @@ class TriageError(Exception):
     """Base class: something the caller can report in one line."""
 
 
+# A case with many problems is reported with this many, then a count of the rest.
+MAX_PROBLEMS = 5
+
+
 class CaseError(TriageError):
     """A case file is unreadable, not JSON or YAML, or outside the case schema.
 
     `where` names the file, `path` the place inside it ($.answers.side), `expected`
-    what would have been right.
+    what would have been right. `others` are the case's further problems, when the
+    schema found several: `lines()` gives them all, one a line, capped.
     """
 
     def __init__(self, where: str, path: str, problem: str, expected: str = "", hint: str = "") -> None:
@@ -38,7 +34,17 @@ class CaseError(TriageError):
         self.problem = problem
         self.expected = expected
         self.hint = hint
+        self.others: tuple[CaseError, ...] = ()
         super().__init__(self.one_line())
+
+    def lines(self) -> list[str]:
+        """Every problem in one line each, at most MAX_PROBLEMS, then how many more there are."""
+        problems = [self, *self.others]
+        out = [p.one_line() for p in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            rest = len(problems) - MAX_PROBLEMS
+            out.append(f"{_short(self.where)}: and {rest} more problem{'s' if rest > 1 else ''}")
+        return out
 
     def one_line(self) -> str:
         parts = [_short(self.where)]
@@ -64,7 +70,14 @@ class KnowledgeError(TriageError):
 
 
 class EngineError(TriageError):
-    """The rule engine failed on a case: an action raised, or the result broke an invariant."""
+    """The rule engine failed on a case: an action raised, or the result broke an invariant.
+
+    `where` names the case's file when it came from one (set by `Triage.assess`).
+    """
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(message)
+        self.where = where
 
 
 class QueryError(TriageError):

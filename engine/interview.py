@@ -10,26 +10,22 @@ when there are none, so urgent advice is never delayed by routine questions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
-from .case import Case, check_case, expected_text
-from .facts import Fact, normalise_number
+from .case import Case, answer_problem, check_case, expected_text
+from .facts import Fact
 from .knowledge import Knowledge
 from .merge import more_urgent, most_urgent
 from .relevance import Analysis, Relevance, relevant_by_condition
 from .result import Result
 from .triage import Triage
+from .typed_answers import AnswerError, Reading, read_answer
 
 URGENT = ("emergency", "same_day")
-YES_NO_SHORTCUTS = {"y": "yes", "n": "no", "u": "unsure"}
 
-
-class AnswerError(ValueError):
-    """A typed answer that does not fit the question; the message is a one-line hint."""
+__all__ = ["AnswerError", "Interview", "InterviewState", "Reading", "WhyItem"]
 
 
 @dataclass
@@ -62,6 +58,7 @@ class Interview:
         self.state = state if state is not None else InterviewState()
         self.relevance = relevance if relevance is not None else Relevance(self.knowledge)
         self._analysis: Analysis | None = None
+        self._played_forward: int | None = None  # see estimated_length
         # question -> the follow-up questions whose `relevant_when` tests it
         self._gates: dict[str, list[str]] = {q: [] for q in self.knowledge.questions}
         for follow_up, patterns in self.knowledge.relevance.items():
@@ -121,10 +118,50 @@ class Interview:
 
     def next_question(self) -> str | None:
         """The next question worth asking, or None when the interview is complete."""
+        return next(self._worth_asking(), None)
+
+    def estimated_length(self) -> int:
+        """About how many questions the whole interview takes ("question 7 of about 30").
+
+        Counting every question still worth asking overestimates (each answer settles
+        things that close later questions), and playing the interview forward with every
+        question skipped underestimates (skipping where the pain is closes its
+        follow-ups). So it is played forward once along the calm path: "no" to every
+        question that has it, else the first choice, numbers skipped. For the 29 public
+        vignettes that estimate was 30, against 26 to 32 questions asked on the routine
+        path; an urgent answer then brings it down through the count of questions still
+        worth asking, the smaller of the two being shown. The play-forward costs a few
+        hundred milliseconds, so it is redone only when the interview outruns it.
+        """
+        asked = len(self.state.history)
+        worth_asking = asked + sum(1 for _ in self._worth_asking())
+        if self._played_forward is None or self._played_forward <= asked:
+            self._played_forward = asked + self._play_forward()
+        return max(asked + 1, min(worth_asking, self._played_forward))
+
+    def _play_forward(self) -> int:
+        """The number of questions still asked if every answer from here is the calm one."""
+        state = InterviewState(dict(self.state.answers), list(self.state.skipped), list(self.state.history),
+                               self.state.full_record)
+        ghost = Interview(self.triage, state, self.relevance)
+        count = 0
+        while (question := ghost.next_question()) is not None:
+            entry = self.knowledge.questions[question]
+            if entry["type"] in ("choice", "multi"):
+                ids = [v["id"] for v in entry["values"]]
+                calm = "no" if "no" in ids else ids[0]
+                ghost.answer(question, [calm] if entry["type"] == "multi" else calm)
+            else:
+                ghost.skip(question)
+            count += 1
+        return count
+
+    def _worth_asking(self) -> Iterator[str]:
+        """Unanswered questions, in knowledge order, whose answer can still change the outcome."""
         analysis = self.analysis()
         urgent = None if self.state.full_record else self.urgent_disposition()
         if urgent == "emergency":
-            return None
+            return
         for question in self.knowledge.questions:
             if question in self.state.answers or question in self.state.skipped:
                 continue
@@ -134,8 +171,7 @@ class Interview:
                 continue
             if urgent is not None and not self._matters(question, lambda q: self._could_escalate(q, urgent)):
                 continue
-            return question
-        return None
+            yield question
 
     def _matters(self, question: str, test: Callable[[str], bool], seen: frozenset[str] = frozenset()) -> bool:
         """`test` holds for the question, or for a follow-up it opens (calf swelling opens
@@ -218,45 +254,19 @@ class Interview:
 
     # --- typed answers ----------------------------------------------------------------------
 
-    def parse(self, question: str, text: str) -> Any:
-        """Turn typed text into an answer for `question`, or raise AnswerError with a hint.
-
-        A choice: its number or its id (y/n/u for yes/no/unsure). Several choices:
-        comma-separated numbers or ids, or `none`. A number: checked against its range.
-        """
+    def read(self, question: str, text: str) -> Reading:
+        """Typed text as an answer for `question`, with a note if it was converted, or
+        AnswerError whose message says what would be right (engine/typed_answers.py)."""
         entry = self.knowledge.questions[question]
-        text = text.strip()
-        if entry["type"] == "choice":
-            value: Any = self._choice(entry, text)
-        elif entry["type"] == "multi":
-            if text.lower() == "none":
-                value = []
-            else:
-                value = [self._choice(entry, part.strip()) for part in text.split(",") if part.strip()]
-                if len(set(value)) != len(value):
-                    raise AnswerError("each choice once, please")
-        else:
-            try:
-                number = int(text) if entry["type"] == "integer" else float(text)
-            except ValueError:
-                raise AnswerError(f"expected {expected_text(question, self.knowledge)}") from None
-            value = normalise_number(number)
         schema = self.knowledge.case_schema["properties"]["answers"]["properties"][question]
-        if not jsonschema.Draft202012Validator(schema).is_valid(value):
+        reading = read_answer(entry, text, min_items=int(schema.get("minItems", 0)))
+        # The contract has the last word, with the same check as a case file's answer:
+        # it refuses NaN and infinity too, which pass every range test (`nan` typed at a
+        # number prompt once crashed the end of the interview).
+        if answer_problem(question, reading.value, "interview", self.knowledge) is not None:
             raise AnswerError(f"expected {expected_text(question, self.knowledge)}")
-        return value
+        return reading
 
-    @staticmethod
-    def _choice(entry: Mapping[str, Any], text: str) -> str:
-        values = [v["id"] for v in entry["values"]]
-        lowered = text.lower()
-        if lowered.isdigit() and 1 <= int(lowered) <= len(values):
-            return str(values[int(lowered) - 1])
-        if lowered in values:
-            return lowered
-        if lowered in YES_NO_SHORTCUTS and YES_NO_SHORTCUTS[lowered] in values:
-            return YES_NO_SHORTCUTS[lowered]
-        for option in entry["values"]:
-            if lowered == option["label"].lower():
-                return str(option["id"])
-        raise AnswerError(f"choose a number from 1 to {len(values)}, or one of: {', '.join(values)}")
+    def parse(self, question: str, text: str) -> Any:
+        """The answer value of `read`."""
+        return self.read(question, text).value

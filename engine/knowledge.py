@@ -43,6 +43,7 @@ KNOWLEDGE_FILES = {
     "ladder.yaml": "ladder.schema.json",
     "advice.yaml": "advice.schema.json",
     "plan.yaml": "plan.schema.json",
+    "presentation.yaml": "presentation.schema.json",
 }
 
 
@@ -66,6 +67,8 @@ class Knowledge:
     version: str
     files: tuple[str, ...] = field(default=())
     plan: Mapping[str, Any] = field(default_factory=dict)
+    # The plain words of the summary card and the labels for ids (presentation.yaml).
+    presentation: Mapping[str, Any] = field(default_factory=dict)
 
     def disposition_rank(self, disposition: str) -> int:
         """0 is the most urgent."""
@@ -275,6 +278,8 @@ def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str
     problems += _unconcluded(rules, recommendations, "recommend", "knowledge/advice.yaml", "recommendation")
     problems += _unconcluded(rules, avoid, "avoid", "knowledge/advice.yaml", "avoid item")
     problems += _plan_problems(docs["plan.yaml"], recommendations, tiers, dispositions)
+    problems += _presentation_problems(docs["presentation.yaml"], recommendations, avoid, tiers, dispositions,
+                                       conditions, red_flags)
     if problems:
         raise KnowledgeError(problems)
 
@@ -295,6 +300,7 @@ def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str
         version=version,
         files=tuple(sorted([*(f"knowledge/{n}" for n in docs), *rule_docs])),
         plan=docs["plan.yaml"],
+        presentation=docs["presentation.yaml"],
     )
 
 
@@ -339,6 +345,52 @@ def _plan_problems(
         if note["disposition"] not in dispositions:
             problems.append(f"{label}: $.disposition_notes[{i}].disposition: unknown disposition "
                             f"'{note['disposition']}'")
+    return problems
+
+
+def _presentation_problems(
+    presentation: Mapping[str, Any],
+    recommendations: Mapping[str, Entry],
+    avoid: Mapping[str, Entry],
+    tiers: Mapping[str, Entry],
+    dispositions: Mapping[str, Entry],
+    conditions: Mapping[str, Entry],
+    red_flags: Mapping[str, Entry],
+) -> list[str]:
+    """Every disposition and tier has its words, and every id named is known.
+
+    A recommendation or avoid id the knowledge does not carry is accepted when the
+    contract announces it (contract.ANNOUNCED), so the wording can be ready before the
+    knowledge that uses it.
+    """
+    label = "knowledge/presentation.yaml"
+    problems: list[str] = []
+    announced = set(contract.ANNOUNCED)
+    worded = [d["id"] for d in presentation["dispositions"]]
+    problems += [f"{label}: $.dispositions: disposition '{d}' has no wording" for d in dispositions if d not in worded]
+    problems += [f"{label}: $.dispositions[{i}].id: unknown disposition '{d}'"
+                 for i, d in enumerate(worded) if d not in dispositions]
+    problems += [f"{label}: $.dispositions[{i}].id: duplicate disposition '{d}'"
+                 for i, d in enumerate(worded) if d in worded[:i]]
+    for i, place in enumerate(presentation["places"]):
+        rec = place["recommendation"]
+        if rec not in recommendations and rec not in announced:
+            problems.append(f"{label}: $.places[{i}].recommendation: unknown recommendation id '{rec}'")
+        problems += [f"{label}: $.places[{i}].dispositions[{j}]: unknown disposition '{d}'"
+                     for j, d in enumerate(place.get("dispositions", [])) if d not in dispositions]
+    net = presentation["safety_net"]
+    if net not in recommendations and net not in announced:
+        problems.append(f"{label}: $.safety_net: unknown recommendation id '{net}'")
+    labels = presentation["labels"]
+    problems += [f"{label}: $.labels.tiers: tier '{t}' has no label" for t in tiers if t not in labels["tiers"]]
+    known: dict[str, Mapping[str, Entry] | tuple[str, ...]] = {
+        "conditions": conditions, "red_flags": red_flags, "tiers": tiers,
+        "recommendations": recommendations, "avoid": avoid,
+    }
+    for kind, table in known.items():
+        for ident in labels.get(kind, {}):
+            if ident not in table and not (kind in ("recommendations", "avoid") and ident in announced):
+                problems.append(f"{label}: $.labels.{kind}.{ident}: unknown {kind.rstrip('s').replace('_', ' ')} id")
     return problems
 
 

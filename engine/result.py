@@ -114,6 +114,11 @@ class Result:
             out["critical_answers"] = [dict(c) for c in self.critical_answers]
         return out
 
+    def to_json_text(self) -> str:
+        """The JSON text `assess --format json` prints (and `serve`'s API returns): the same bytes
+        for the same answers."""
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+
 
 # --- compact JSON text, fast ---------------------------------------------------------
 #

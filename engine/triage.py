@@ -32,8 +32,12 @@ class Triage:
         `critical=True` adds the critical answers (engine/critical.py): tens of
         milliseconds per case, so batch work leaves it off.
         """
-        firings = self._backend.run_case(answer_facts(case.answers))
-        result = aggregate(self.knowledge, firings, case.answers, case.id)
+        try:
+            firings = self._backend.run_case(answer_facts(case.answers))
+            result = aggregate(self.knowledge, firings, case.answers, case.id)
+        except EngineError as exc:
+            exc.where = exc.where or case.source  # name the file in the one-line message
+            raise
         if critical:
             from .critical import with_critical_answers
 

@@ -474,3 +474,8 @@ def why_not(knowledge: Knowledge, result: Result, text: str) -> tuple[WhyNot, ..
     """Parse `text` (see parse_targets) and analyse each target it names."""
     analysis = WhyNotAnalysis(knowledge, result)
     return tuple(analysis.why_not(t) for t in parse_targets(knowledge, text))
+
+
+def target_ids(knowledge: Knowledge) -> dict[str, Sequence[str]]:
+    """Every id `--why-not` takes, by kind (disposition, tier, ..., finding)."""
+    return _tables(knowledge)

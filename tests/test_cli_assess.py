@@ -25,6 +25,7 @@ from itb_triage.cli.exit_codes import ExitStatus
 from itb_triage.cli.main import cli
 from itb_triage.engine.case import MAX_CASE_BYTES
 from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
+from itb_triage.engine.errors import MAX_PROBLEMS
 
 from .conftest import DATA, VIGNETTES, vignette
 
@@ -72,7 +73,7 @@ def assert_ok(result: Result) -> str:
 
 
 def assert_input_error(result: Result, where: str, fragments: tuple[str, ...] = ()) -> None:
-    """The contract for bad input: exit 2, empty stdout, one located line on stderr."""
+    """The contract for bad input: exit 2, empty stdout, one located line per problem on stderr."""
     # An uncaught exception is a traceback for the user, whatever the exit status says.
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         f"uncaught {result.exception!r}"
@@ -82,10 +83,10 @@ def assert_input_error(result: Result, where: str, fragments: tuple[str, ...] = 
     message = result.stderr
     assert message.endswith("\n")
     assert message.strip() != ""
-    assert message.strip().count("\n") == 0, message
     assert "Traceback" not in message
-    assert message.startswith("itb-triage: error: ")
-    assert where in message, message
+    for line in message.splitlines():  # one line per problem, each located
+        assert line.startswith("itb-triage: error: "), message
+        assert where in line, message
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} not in {message!r}"
 
@@ -242,7 +243,7 @@ def test_every_citation_number_in_the_text_is_in_the_references(
 # --- bad input ---------------------------------------------------------------------
 
 EXPECT_SIDE = "'left', 'right', 'both'"
-EXPECT_YES_NO = "'yes', 'no', 'unsure'"
+
 NESTED_YAML_TAG = 'format: itb-case/1\nanswers: !!python/object/apply:os.system ["echo hi"]\n'
 
 BAD_INPUTS = [
@@ -270,8 +271,8 @@ BAD_INPUTS = [
                  id="unknown_question_far_miss"),
     pytest.param(encode(classic_case(side="up")), ("$.answers.side", "'up'", EXPECT_SIDE),
                  id="value_outside_enum"),
-    pytest.param(b"format: itb-case/1\nanswers:\n  knee_locking: true\n",
-                 ("$.answers.knee_locking", EXPECT_YES_NO), id="yaml_boolean_for_yes_no"),
+    pytest.param(b"format: itb-case/1\nanswers:\n  side: true\n",
+                 ("$.answers.side", "true is not allowed", EXPECT_SIDE), id="yaml_boolean_for_a_choice"),
     pytest.param(encode(classic_case(age_years=200)), ("$.answers.age_years", "200", "from 5 to 110"),
                  id="number_out_of_range"),
     pytest.param(encode(classic_case(pain_severity="high")),
@@ -281,12 +282,12 @@ BAD_INPUTS = [
     pytest.param(encode(classic_case(side=None)), ("$.answers.side", "null", EXPECT_SIDE),
                  id="null_answer"),
     pytest.param(encode(classic_case(pain_locations=["lateral_knee", "lateral_knee"])),
-                 ("$.answers.pain_locations", "distinct", "'lateral_knee', 'lateral_thigh'"),
+                 ("$.answers.pain_locations", "each once", "'lateral_knee', 'lateral_thigh'"),
                  id="duplicate_in_multiple_choice"),
-    pytest.param(encode(classic_case(pain_locations=[])), ("pain_locations",),
+    pytest.param(encode(classic_case(pain_locations=[])), ("pain_locations", "at least one"),
                  id="empty_multiple_choice"),
     pytest.param(encode(classic_case(pain_locations="lateral_knee")),
-                 ("$.answers.pain_locations", "a list of distinct values"), id="string_for_list"),
+                 ("$.answers.pain_locations", "a list of at least one of"), id="string_for_list"),
     pytest.param(encode(classic_case(treatments_tried=["ice", "magic"])),
                  ("treatments_tried", "'magic'", "'relative_rest'"), id="list_value_outside_enum"),
     pytest.param(NESTED_YAML_TAG.encode(), ("JSON or YAML",), id="yaml_python_tag"),
@@ -329,7 +330,7 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize("source", ["file", "stdin"])
 @pytest.mark.parametrize(("data", "fragments"), BAD_INPUTS)
-def test_bad_case_is_one_line_on_stderr_with_exit_2(
+def test_bad_case_is_one_line_per_problem_on_stderr_with_exit_2(
     runner: CliRunner, tmp_path: Path, data: bytes, fragments: tuple[str, ...], source: str
 ) -> None:
     if source == "file":
@@ -338,6 +339,31 @@ def test_bad_case_is_one_line_on_stderr_with_exit_2(
     else:
         result, where = assess(runner, "-", stdin=data), "<stdin>"
     assert_input_error(result, where, fragments)
+
+
+@pytest.mark.parametrize("spelling", ["No", "NO", "false", "False"])
+def test_yes_no_answers_in_any_letter_case_and_yaml_booleans_read_as_the_choice(
+    runner: CliRunner, tmp_path: Path, spelling: str
+) -> None:
+    plain = assert_ok(assess(runner, write(tmp_path, runner_yaml(CLASSIC).encode(), "plain.yaml"), "json"))
+    text = runner_yaml(CLASSIC).replace("knee_locking: no", f"knee_locking: {spelling}")
+    text = text.replace("worse_downhill: yes", "worse_downhill: true" if spelling.islower() else "worse_downhill: Yes")
+    assert text != runner_yaml(CLASSIC)
+    assert assert_ok(assess(runner, write(tmp_path, text.encode(), "spelled.yaml"), "json")) == plain
+
+
+def test_every_problem_of_a_case_is_reported_each_on_its_own_line_capped(runner: CliRunner, tmp_path: Path) -> None:
+    answers = {"side": "up", "age_years": 300, "knee_locking": "perhaps", "trend": 7, "onset": "slow",
+               "pain_severity": "high", "qqqq": "no"}
+    path = write(tmp_path, json.dumps({"format": "itb-case/1", "answers": answers}).encode(), "bad.json")
+    result = assess(runner, path)
+    assert result.exit_code == ExitStatus.INPUT_ERROR
+    lines = result.stderr.splitlines()
+    assert all(line.startswith(f"itb-triage: error: {path}: ") for line in lines), lines
+    assert len(lines) == MAX_PROBLEMS + 1
+    assert lines[-1].endswith(f"and {len(answers) - MAX_PROBLEMS} more problems")
+    located = {line.split(": ")[3] for line in lines[:-1]}
+    assert len(located) == MAX_PROBLEMS and all(p.startswith("$.answers.") for p in located)
 
 
 @pytest.mark.parametrize("kind", ["missing", "directory"])
@@ -437,5 +463,8 @@ def test_the_program_exits_with_the_documented_status(args: list[str], status: i
     run = subprocess.run([program, *args], capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert run.returncode == status, run.stderr
     assert run.stdout.startswith(start)
-    assert ("Error:" in run.stderr) == (status != ExitStatus.OK)
+    if status == ExitStatus.OK:
+        assert run.stderr == ""
+    else:  # Click's usage errors in the program's one style: one line, and where to find help
+        assert re.fullmatch(r"itb-triage: error: .+ \(see `itb-triage( assess)? --help`\)\n", run.stderr), run.stderr
     assert "Traceback" not in run.stderr

@@ -18,7 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
-TOP_FOLDERS = ("engine", "cli", "rules", "knowledge")
+TOP_FOLDERS = ("engine", "cli", "rules", "knowledge", "web", "fhir")
+# The web app's templates and assets are package data beside its modules.
+WEB_DATA = ("templates", "static")
 
 
 def _package_folders() -> dict[str, Path]:
@@ -56,3 +58,6 @@ def test_the_wheel_holds_every_module_and_data_file(tmp_path: Path) -> None:
         for path in folder.iterdir():
             if path.suffix in (".py", ".yaml", ".json"):
                 assert f"{prefix}/{path.name}" in names, f"{prefix}/{path.name} missing from the wheel"
+    for sub in WEB_DATA:
+        for path in (ROOT / "web" / sub).iterdir():
+            assert f"itb_triage/web/{sub}/{path.name}" in names, f"web/{sub}/{path.name} missing from the wheel"

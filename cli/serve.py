@@ -1,0 +1,72 @@
+"""`itb-triage serve`: the interview and the result in a browser, on this computer only.
+
+This command only starts the web app (web/, the `web` extra); it binds to 127.0.0.1
+by default, so nothing is reachable from the network unless `--host` says so.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import webbrowser
+
+import click
+
+from .common import fail
+from .exit_codes import ExitStatus
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound now, so a port in use is one clear line, not a log."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. The default is this computer only.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0 picks a free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the app in the default web browser.")
+def serve(host: str, port: int, open_browser: bool) -> None:
+    """Run the interview and the result as a web app in your browser.
+
+    Prints the address to open. Answers are saved in the same place as
+    `itb-triage interview`, so either can carry on an interview the other began.
+    Ctrl-C stops it (exit status 130). Needs the web extra: pip install 'itb-triage[web]'.
+    """
+    try:
+        import uvicorn
+
+        from itb_triage.web.app import create_app
+    except ImportError as exc:
+        fail(f"serve needs the web extra ({exc.name} is missing): pip install 'itb-triage[web]'",
+             ExitStatus.INPUT_ERROR)
+    from .common import triage
+    from .report import build_report
+
+    app = create_app(triage(), report=build_report)
+    sock = _listen(host, port)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound}/"
+    click.echo(f"itb-triage: serving on {url} (Ctrl-C to stop)")
+    if open_browser:
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    # A request still waiting for the engine does not hold up Ctrl-C for more than 5 s.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, server_header=False,
+                                           timeout_graceful_shutdown=5))
+    # uvicorn handles Ctrl-C itself: it stops serving, then raises the signal again,
+    # which the entry point turns into "interrupted" and status 130.
+    server.run(sockets=[sock])
+    if server.should_exit:
+        raise KeyboardInterrupt
