@@ -86,12 +86,14 @@ def test_scripted_interview_of_each_vignette_ends_where_assess_does(
     full = triage.assess_answers(answers).to_json()
     assert outcome(interviewed) == outcome(full) or full["disposition"] in ("emergency", "same_day")
     assert interviewed["disposition"] == full["disposition"]
-    assert len(asked) <= 31
+    # Contract v2 added questions (where it hurts first, follow-ups after an injury, how
+    # weakness began) and an unknown pain site keeps the site questions open (v29): 32.
+    assert len(asked) <= 32
 
 
 def test_typical_itbs_case_takes_few_questions(triage: Triage) -> None:
     asked, _ = script(triage, vignette(VIGNETTES[0])["case"]["answers"])
-    assert len(asked) <= 26
+    assert len(asked) <= 28  # 26 before contract v2 asked where it hurts first and trend counts when unanswered
     assert "worse_downhill" not in asked  # settled by 'after a set distance'
 
 

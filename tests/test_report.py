@@ -242,9 +242,9 @@ def test_on_your_own_only_when_self_care_is_the_disposition(triage: Triage, know
         return " ".join(note for note, _ in plan.notes)
 
     assert "on your own" in notes("v01_classic")
-    assert "on your own" not in notes("v14_incomplete")
-    assert notes("v14_incomplete").startswith("Answer the safety questions first")
     assert "sports physiotherapist should lead" in notes("v11_failed_self_care")
+    # Contract invariant 9: no plan at all before the safety questions are answered.
+    assert build_plan(knowledge, _result(triage, knowledge, "v14_incomplete")) is None
 
 
 def test_plan_strength_progression_runs_from_1x15_to_3x30(triage: Triage, knowledge: Knowledge) -> None:
