@@ -12,8 +12,8 @@ import webbrowser
 
 import click
 
+from .common import fail
 from .exit_codes import ExitStatus
-from .main import _fail
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -25,7 +25,7 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
@@ -49,12 +49,12 @@ def serve(host: str, port: int, open_browser: bool) -> None:
 
         from itb_triage.web.app import create_app
     except ImportError as exc:
-        _fail(f"serve needs the web extra ({exc.name} is missing): pip install 'itb-triage[web]'",
+        fail(f"serve needs the web extra ({exc.name} is missing): pip install 'itb-triage[web]'",
               ExitStatus.INPUT_ERROR)
-    from .main import _triage
+    from .common import triage
     from .report import build_report
 
-    app = create_app(_triage(), report=build_report)
+    app = create_app(triage(), report=build_report)
     sock = _listen(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
