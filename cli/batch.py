@@ -81,10 +81,40 @@ def _stderr_is_terminal() -> bool:
 
 
 def _lines(stream: IO[bytes], name: str) -> Iterator[Item]:
-    """One item per non-blank line of a JSONL stream, numbered from 1."""
-    for number, line in enumerate(stream, start=1):
-        if line.strip():
-            yield Item("line", number, f"{name}:{number}", line.rstrip(b"\r\n"), size=len(line))
+    """One item per non-blank line of a JSONL stream, numbered from 1.
+
+    A line is read with a bound: one longer than a case file may be becomes an error
+    record, and the rest of it is skipped piece by piece, so memory stays small
+    whatever the input holds.
+    """
+    from itb_triage.engine import MAX_CASE_BYTES
+
+    number = 0
+    while line := stream.readline(MAX_CASE_BYTES + 1):
+        number += 1
+        where = f"{name}:{number}"
+        if len(line) > MAX_CASE_BYTES and not line.endswith(b"\n"):
+            size = len(line) + _skip_line(stream)
+            yield Item("line", number, where, None, _too_large(where, "a line of"), size=size)
+        elif line.strip():
+            yield Item("line", number, where, line.rstrip(b"\r\n"), size=len(line))
+
+
+def _skip_line(stream: IO[bytes]) -> int:
+    """Read past the end of the current line; the number of bytes skipped."""
+    skipped = 0
+    while piece := stream.readline(1 << 16):
+        skipped += len(piece)
+        if piece.endswith(b"\n"):
+            break
+    return skipped
+
+
+def _too_large(where: str, what: str) -> str:
+    from itb_triage.engine import MAX_CASE_BYTES, CaseError
+
+    return CaseError(where, "", f"{what} more than {MAX_CASE_BYTES:,} bytes",
+                     f"a case of at most {MAX_CASE_BYTES:,} bytes").one_line()
 
 
 def _case_files(folder: Path) -> list[str]:
@@ -93,13 +123,17 @@ def _case_files(folder: Path) -> list[str]:
 
 
 def _folder(folder: Path, names: list[str]) -> Iterator[Item]:
-    """One item per case file of a folder."""
+    """One item per case file of a folder, each read with the case size bound."""
+    from itb_triage.engine import MAX_CASE_BYTES, ReadError, read_bounded
+
     for name in names:
         path = folder / name
         try:
-            yield Item("file", name, str(path), path.read_bytes())
-        except OSError as exc:
-            yield Item("file", name, str(path), None, f"{path}: cannot read the case file: {exc.strerror or exc}")
+            yield Item("file", name, str(path), read_bounded(path, MAX_CASE_BYTES))
+        except ReadError as exc:
+            problem = (_too_large(str(path), "a file of") if exc.too_large
+                       else f"{path}: cannot read the case file: {exc.reason}")
+            yield Item("file", name, str(path), None, problem)
 
 
 def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -224,16 +258,36 @@ def _open_input(source: str, stack: contextlib.ExitStack) -> tuple[Iterator[Item
     return _lines(stream, source), size or None
 
 
+def _same_file(source: str, target: str) -> bool:
+    """Whether writing `target` would replace the input (a path, or stdin for `-`)."""
+    try:
+        out = os.stat(target)
+        into = os.fstat(sys.stdin.fileno()) if source == "-" else os.stat(source)
+    except (OSError, ValueError):  # no such output yet, or no real stdin
+        return False
+    return (out.st_dev, out.st_ino) == (into.st_dev, into.st_ino)
+
+
 def _open_output(target: str, source: str, stack: contextlib.ExitStack) -> IO[bytes]:
+    """stdout for `-`; else FILE, written atomically: replaced only when every line is written."""
+    from itb_triage.engine import WriteError, atomic_output
+
     if target == "-":
         return sys.stdout.buffer
-    with contextlib.suppress(OSError):  # a FILE that does not exist yet is fine
-        if source != "-" and os.path.samefile(source, target):
-            fail(f"{target}: is the input; writing to it would destroy it", ExitStatus.INPUT_ERROR)
+    if _same_file(source, target):
+        fail(f"{target}: is the input; writing to it would destroy it", ExitStatus.INPUT_ERROR)
     try:
-        return stack.enter_context(open(target, "wb"))
-    except OSError as exc:
-        fail(f"{target}: cannot write the output: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
+        return stack.enter_context(atomic_output(Path(target), what="the output"))
+    except WriteError as exc:
+        fail(str(exc), ExitStatus.INPUT_ERROR)
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _progress(total: int | None, stack: contextlib.ExitStack) -> Callable[[int], None]:
@@ -257,7 +311,8 @@ def _no_length() -> Iterator[int]:
 @click.option("--output", "-o", "target", default="-", show_default=True, metavar="FILE",
               help="Write the JSON lines to FILE instead of stdout.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes to spread the cases over.")
+              help=f"Worker processes to spread the cases over: at most the number of CPUs ({cpu_count()} "
+                   "here); more is reduced to that.")
 @click.option("--critical", is_flag=True,
               help="Also find each case's critical answers, as `assess --format json` does "
                    "(tens of milliseconds a case).")
@@ -269,21 +324,32 @@ def batch(source: str, target: str, jobs: int, critical: bool) -> None:
     its critical answers unless --critical), or "error", the message `assess` prints
     for that case. Blank lines are skipped.
 
+    FILE is replaced only when every line is written (an error or an interrupt
+    leaves the old FILE as it was); it must be a regular file or new. A line or
+    file over 1,000,000 bytes is an error record.
+
     Exit status 0 if every case was assessed; 2 if any case failed (its record holds
     the error), if IN cannot be read or FILE cannot be written; 3 for invalid
     knowledge; 4 if a worker process died; 130 if interrupted.
     """
-    with contextlib.ExitStack() as stack:
-        items, total = _open_input(source, stack)
-        out = _open_output(target, source, stack)
-        advance = _progress(total, stack)
-        done = _in_process(items, critical) if jobs == 1 else _in_workers(items, critical, jobs)
-        cases = failed = 0
-        for chunk in done:
-            out.write(chunk.data)
-            cases += chunk.cases
-            failed += chunk.failed
-            advance(chunk.size)
-        out.flush()
+    from itb_triage.engine import WriteError
+
+    # More workers than CPUs only cost memory and start-up (--jobs 1000 forked a thousand).
+    jobs = min(jobs, cpu_count())
+    try:
+        with contextlib.ExitStack() as stack:
+            items, total = _open_input(source, stack)
+            out = _open_output(target, source, stack)
+            advance = _progress(total, stack)
+            done = _in_process(items, critical) if jobs == 1 else _in_workers(items, critical, jobs)
+            cases = failed = 0
+            for chunk in done:
+                out.write(chunk.data)
+                cases += chunk.cases
+                failed += chunk.failed
+                advance(chunk.size)
+            out.flush()
+    except WriteError as exc:  # FILE: a full disk, say; the old FILE is untouched
+        fail(str(exc))
     if failed:
         fail(f"{failed} of {cases} cases failed; their records say why", ExitStatus.INPUT_ERROR)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from itb_triage.engine import TriageError
+from itb_triage.engine import TriageError, printable
 
 from .exit_codes import ExitStatus, classify
 
@@ -35,7 +34,7 @@ class CliError(click.ClickException):
         self.exit_code = int(status)  # type: ignore[misc]  # ClassVar in the stubs; per error here
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"{PREFIX}{self.format_message()}", err=True)
+        click.echo(f"{PREFIX}{printable(self.format_message())}", err=True)
 
 
 def fail(message: str, status: ExitStatus = ExitStatus.INPUT_ERROR) -> NoReturn:
@@ -49,6 +48,12 @@ def report(exc: BaseException) -> int:
     Anything that is not an error the program knows (a bug) is raised again, so that
     its traceback shows.
     """
+    from .stdout import StdoutError, silence
+
+    if isinstance(exc, StdoutError):  # `> /dev/full`, a closed pipe: one line, not a traceback
+        silence()
+        click.echo(f"{PREFIX}cannot write the output: {exc.strerror or exc}", err=True)
+        return int(ExitStatus.INPUT_ERROR)
     if isinstance(exc, KeyboardInterrupt | click.exceptions.Abort):
         click.echo("interrupted", err=True)  # Click or the terminal has already ended the ^C line
         return int(ExitStatus.INTERRUPTED)
@@ -57,12 +62,12 @@ def report(exc: BaseException) -> int:
         click.echo(f"{PREFIX}{exc.format_message().rstrip('.')} (see `{command} --help`)", err=True)
         return exc.exit_code
     if isinstance(exc, click.ClickException):  # CliError, and Click's FileError and the like
-        click.echo(f"{PREFIX}{exc.format_message()}", err=True)
+        click.echo(f"{PREFIX}{printable(exc.format_message())}", err=True)
         return exc.exit_code
     if isinstance(exc, TriageError):
         status, message = classify(exc)
         for line in message.splitlines():  # a case with several problems: one line each
-            click.echo(f"{PREFIX}{line}", err=True)
+            click.echo(f"{PREFIX}{printable(line)}", err=True)  # lines quote file names, ids, answers
         return int(status)
     raise exc
 
@@ -75,13 +80,21 @@ def triage() -> Triage:
 
 
 def read_input(source: str) -> tuple[bytes, str]:
-    """The bytes of a case file, or of stdin for `-`, and the name to report."""
-    if source == "-":
-        return sys.stdin.buffer.read(), "<stdin>"
+    """The bytes of a case file, or of stdin for `-`, and the name to report.
+
+    Never more than the case size limit is read (`assess /dev/zero` stops at once).
+    """
+    from itb_triage.engine import MAX_CASE_BYTES, CaseError, ReadError, read_bounded, read_stream_bounded
+
+    where = "<stdin>" if source == "-" else source
     try:
-        return Path(source).read_bytes(), source
-    except OSError as exc:
-        fail(f"{source}: cannot read the case file: {exc.strerror or exc}")
+        if source == "-":
+            return read_stream_bounded(sys.stdin.buffer, MAX_CASE_BYTES, where), where
+        return read_bounded(source, MAX_CASE_BYTES), where
+    except ReadError as exc:
+        if exc.too_large:
+            raise CaseError(where, "", exc.reason, f"a case file of at most {MAX_CASE_BYTES:,} bytes") from None
+        fail(f"{where}: cannot read the case file: {exc.reason}")
 
 
 def width() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import IntEnum
 
-from itb_triage.engine import CaseError, EngineError, KnowledgeError, TriageError
+from itb_triage.engine import CaseError, EngineError, KnowledgeError, SessionBusy, TriageError
 
 
 class ExitStatus(IntEnum):
@@ -18,6 +18,8 @@ class ExitStatus(IntEnum):
     KNOWLEDGE_INVALID = 3
     #: The rule engine failed on a case; a bug, please report it with the case.
     ENGINE_FAILURE = 4
+    #: The session is open in another interview (`interview --resume`, `sessions delete`).
+    SESSION_BUSY = 5
     #: Interrupted by the user (Ctrl-C).
     INTERRUPTED = 130
 
@@ -33,6 +35,7 @@ def _engine_failure(exc: EngineError) -> str:
 # for its error records, goes through this table.
 ENGINE_ERRORS: tuple[tuple[type[TriageError], ExitStatus, Callable[..., str]], ...] = (
     (CaseError, ExitStatus.INPUT_ERROR, lambda exc: "\n".join(exc.lines())),  # every problem, one a line
+    (SessionBusy, ExitStatus.SESSION_BUSY, str),
     (KnowledgeError, ExitStatus.KNOWLEDGE_INVALID,
      lambda exc: f"the knowledge base is invalid: {exc} (run `itb-triage kb validate`)"),
     (EngineError, ExitStatus.ENGINE_FAILURE, _engine_failure),

@@ -30,6 +30,7 @@ from itb_triage.engine import (
     WhyNotAnalysis,
     explain,
     parse_targets,
+    printable,
     range_text,
     target_ids,
     what_if,
@@ -37,7 +38,7 @@ from itb_triage.engine import (
 
 from .completion import complete_what_if, complete_why_not
 from .reasoning import Citations, answer_text, fact_label, status_words
-from .render import Lines, printable
+from .render import Lines
 
 FORMATS = ("text", "json")
 KIND_HEADINGS = {

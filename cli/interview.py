@@ -20,7 +20,7 @@ from .completion import complete_session_ids
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
-    from itb_triage.engine import Interview, SessionRecord, SessionStore, Triage
+    from itb_triage.engine import FileLock, Interview, Knowledge, SessionRecord, SessionStore, Triage
 
 WIDTH = 80
 COMMANDS = (
@@ -52,11 +52,17 @@ def _color() -> bool | None:
 class _Session:
     """The interview plus its saved record; saving problems are reported once, not fatal."""
 
-    def __init__(self, interview: Interview, record: SessionRecord, store: SessionStore) -> None:
+    def __init__(self, interview: Interview, record: SessionRecord, store: SessionStore,
+                 lock: FileLock | None = None) -> None:
         self.interview = interview
         self.record = record
         self.store = store
+        self.lock = lock  # held from start to end: a second interview on it is refused
         self.saving = True
+
+    def close(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     def save(self) -> None:
         from itb_triage.engine import SessionError
@@ -192,19 +198,32 @@ def _run(session: _Session) -> None:
 
 
 def _load_session(store: SessionStore, resume: str | None, interview_factory: Any,
-                  answers_file: str | None, version: str) -> _Session:
-    from itb_triage.engine import InterviewState
+                  answers_file: str | None, knowledge: Knowledge) -> _Session:
+    """The session to run: resumed (locked, then checked against the knowledge) or new.
 
+    A session another interview has open is refused (SessionBusy: exit status 5)."""
+    from itb_triage.engine import InterviewState, SessionError, fit_to_knowledge
+
+    version = knowledge.version
     if resume is not None:
-        record = store.load(resume) if resume != "LATEST" else store.latest_unfinished()
-        if record is None:
-            fail("no unfinished interview to resume (see `itb-triage sessions list`)")
+        for note in store.open():
+            _say(f"Note: {note}.")
+        if resume == "LATEST":
+            latest = store.latest_unfinished()
+            if latest is None:
+                fail("no unfinished interview to resume (see `itb-triage sessions list`)")
+            resume = latest.id
+        resume = store.resolve(resume)
+        lock = store.lock(resume)
+        record = store.load(resume)  # read under the lock: what the last interview saved
         if record.knowledge_version != version:
             _say(f"Note: the knowledge changed since this interview began ({record.knowledge_version} -> {version}); "
-                 "your answers are kept.")
+                 "your answers are kept where they still fit.")
+        for problem in fit_to_knowledge(record, knowledge):
+            _say(f"Note: {problem}.")
         record.finished = False
         _say(f"Resuming interview {record.id}: {plural(len(record.state.answers), 'answer')} so far.")
-        return _Session(interview_factory(record.state), record, store)
+        return _Session(interview_factory(record.state), record, store, lock)
     state = InterviewState()
     case_id = None
     if answers_file is not None:
@@ -213,7 +232,15 @@ def _load_session(store: SessionStore, resume: str | None, interview_factory: An
         state.answers.update(case.answers)
         case_id = case.id
     record = store.new(state, version, case_id)
-    return _Session(interview_factory(state), record, store)
+    session = _Session(interview_factory(state), record, store)
+    try:
+        for note in store.open():
+            _say(f"Note: {note}.")
+        session.lock = store.lock(record.id)
+    except SessionError as exc:  # a folder that cannot be used: the interview goes on, unsaved
+        session.saving = False
+        _say(f"Note: {exc}. Your answers will not be saved, but the interview goes on.")
+    return session
 
 
 def case_file_text(document: dict[str, Any], path: Path) -> str:
@@ -228,15 +255,14 @@ def case_file_text(document: dict[str, Any], path: Path) -> str:
 
 
 def _write_case(path: Path, interview: Interview, case_id: str | None) -> None:
+    """Write the answers as a case file, atomically (never through a link planted at a
+    temporary name, never over anything but a regular file); a WriteError is one line
+    and exit status 2, after the result has been shown."""
+    from itb_triage.engine import atomic_write
+
     text = case_file_text(interview.case(case_id).to_json(), path)
-    try:
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        _say(f"Note: could not write {path}: {exc.strerror or exc}")
-    else:
-        _say(f"Answers saved as a case file: {path}")
+    atomic_write(path, text.encode("utf-8"), what="the case file")
+    _say(f"Answers saved as a case file: {path}")
 
 
 @click.command()
@@ -257,7 +283,10 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
 
     Questions go to stderr and the result to stdout. At any prompt: ? or why, back,
     help, quit. Every answer is saved as you go; Ctrl-C or end of input saves too
-    (exit status 130) and prints how to resume.
+    (exit status 130) and prints how to resume. A session another interview has
+    open is refused (exit status 5). A saved answer that no longer fits the
+    questions is set aside with a note, and asked again if it matters. If
+    --save-case FILE cannot be written, the result is shown, then exit status 2.
     """
     from itb_triage.engine import Interview, Relevance, SessionStore
 
@@ -265,7 +294,15 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
     relevance = Relevance(engine.knowledge)
     store = SessionStore()
     session = _load_session(store, resume, lambda state: Interview(engine, state, relevance), answers_file,
-                            engine.knowledge.version)
+                            engine.knowledge)
+    try:
+        _interview(session, engine, resume, save_case, fmt)
+    finally:
+        session.close()
+
+
+def _interview(session: _Session, engine: Triage, resume: str | None, save_case: Path | None, fmt: str) -> None:
+    """Greet, ask until done (saving as it goes), finish."""
     interview_ = session.interview
     case_id = session.record.case_id or session.record.id
     if save_case is not None:  # remembered, so that it survives quit and --resume
@@ -337,28 +374,43 @@ def sessions() -> None:
 @sessions.command("list")
 def sessions_list() -> None:
     """Saved interviews, oldest first."""
-    from itb_triage.engine import SessionStore
+    from itb_triage.engine import printable
 
-    store = SessionStore()
+    store = _store()
     records, problems = store.records()
     for problem in problems:
-        click.echo(f"itb-triage: warning: {problem}", err=True)
+        click.echo(f"itb-triage: warning: {printable(problem)}", err=True)
     if not records:
-        click.echo(f"No saved interviews in {store.root}.")
+        click.echo(f"No saved interviews in {printable(str(store.root))}.")
         return
     for record in records:
         status = "finished" if record.finished else "in progress"
-        click.echo(f"{record.id}  {record.updated}  {plural(len(record.state.answers), 'answer'):>10}  {status}")
+        click.echo(printable(f"{record.id}  {record.updated}  {plural(len(record.state.answers), 'answer'):>10}  "
+                             f"{status}"))
+
+
+def _store() -> SessionStore:
+    """The session store, its folder checked (another user's is refused: exit status 2)."""
+    from itb_triage.engine import SessionStore
+
+    store = SessionStore()
+    for note in store.open(create=False):
+        click.echo(f"itb-triage: warning: {note}", err=True)
+    return store
 
 
 @sessions.command("show")
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_ids)
 def sessions_show(session_id: str) -> None:
     """The answers of one saved interview (ID or its unique beginning)."""
-    from itb_triage.engine import SessionStore
+    from itb_triage.engine import fit_to_knowledge, printable
 
-    record = SessionStore().load(session_id)
-    questions = triage().knowledge.questions
+    record = _store().load(session_id)
+    knowledge = triage().knowledge
+    # Shown as an interview would resume it; the file itself is left as it is.
+    for problem in fit_to_knowledge(record, knowledge):
+        click.echo(f"itb-triage: warning: {printable(problem)}", err=True)
+    questions = knowledge.questions
     out = [f"Interview {record.id} ({'finished' if record.finished else 'in progress'})",
            f"started {record.created}, last answer {record.updated}", ""]
     for question, value in record.state.answers.items():
@@ -371,7 +423,12 @@ def sessions_show(session_id: str) -> None:
         for question in record.state.skipped:
             entry = questions.get(question)
             out.extend(_wrapped(f"- {entry['text'] if entry else question}", "  "))
-    click.echo("\n".join(out))
+    if record.dropped:
+        out.append("")
+        out.append("Set aside (no longer fit the questions):")
+        for question, value in record.dropped.items():
+            out.extend(_wrapped(f"- {question} = {value!r}", "  "))
+    click.echo("\n".join(printable(line) for line in out))
 
 
 def _in_words(entry: dict[str, Any], value: Any) -> str:
@@ -393,7 +450,6 @@ def _wrapped(text: str, hang: str) -> list[str]:
 @sessions.command("delete")
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_ids)
 def sessions_delete(session_id: str) -> None:
-    """Delete one saved interview (ID or its unique beginning)."""
-    from itb_triage.engine import SessionStore
-
-    click.echo(f"Deleted {SessionStore().delete(session_id)}.")
+    """Delete one saved interview (ID or its unique beginning); not one that an
+    interview has open (exit status 5)."""
+    click.echo(f"Deleted {_store().delete(session_id)}.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import click
 
@@ -143,20 +143,43 @@ def kb() -> None:
               help="Check a copy of the knowledge folder instead of the installed one.")
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Check a copy of the rules folder instead of the installed one.")
-def validate(knowledge_dir: Path | None, rules_dir: Path | None) -> None:
-    """Check every knowledge and rule file against its schema and every cross-reference.
+@click.option("--witnesses", is_flag=True, help="List the witness answers of every rule, not only of the red flags.")
+def validate(knowledge_dir: Path | None, rules_dir: Path | None, witnesses: bool) -> None:
+    """Check every knowledge and rule file against its schema and every cross-reference,
+    and prove that every rule can fire and every red flag can be reached.
 
-    Prints every problem with its file and path, and exits 3 if there is any.
+    The proof is witness answers: for each rule (each branch of an `any`), answers on
+    which the engine fires it; for each red flag, answers whose result shows it at its
+    urgency. Prints every problem with its file and path, and exits 3 if there is any.
     """
-    from itb_triage.engine import KnowledgeError, load_knowledge
+    from itb_triage.engine import KnowledgeError, check_satisfiable, load_knowledge
 
     try:
         knowledge = load_knowledge(knowledge_dir, rules_dir)
     except KnowledgeError as exc:
-        for problem in exc.problems:
-            click.echo(problem, err=True)
-        fail(f"{len(exc.problems)} problem(s) in the knowledge base", ExitStatus.KNOWLEDGE_INVALID)
-    click.echo(_summary(knowledge))
+        _knowledge_problems(exc.problems)
+    proof = check_satisfiable(knowledge)
+    if proof.problems():
+        _knowledge_problems(proof.problems())
+    lines = [_summary(knowledge),
+             f"  every rule fires  on witness answers: {len(proof.witnesses)} branches of {len(knowledge.rules)} rules"
+             + ("" if witnesses else " (--witnesses lists them)"),
+             "  every red flag    reached at its urgency, on these answers:"]
+    for flag, witness in proof.red_flags.items():
+        assert witness is not None  # a flag without one is a problem, reported above
+        lines.append(f"    {flag} ({knowledge.red_flags[flag]['urgency']}): {witness.describe()}")
+    if witnesses:
+        lines.append("  witness answers of every rule:")
+        for found in proof.witnesses:
+            which = found.rule.id if len(found.rule.branches) == 1 else f"{found.rule.id} (branch {found.branch + 1})"
+            lines.append(f"    {which}: {found.describe()}")
+    click.echo("\n".join(lines))
+
+
+def _knowledge_problems(problems: list[str]) -> NoReturn:
+    for problem in problems:
+        click.echo(problem, err=True)
+    fail(f"{len(problems)} problem(s) in the knowledge base", ExitStatus.KNOWLEDGE_INVALID)
 
 
 def _summary(knowledge: Knowledge) -> str:
@@ -179,5 +202,9 @@ def _summary(knowledge: Knowledge) -> str:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; stdout guarded, so that a failed write to it is one
+    line and exit status 2 (`common.report`), not a traceback."""
+    from . import stdout
+
+    stdout.guard()
     cli.main(prog_name="itb-triage")

@@ -6,12 +6,11 @@ tests compare whole outputs at a fixed width. Colour is the caller's choice.
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Result, Summary, in_sentence
+from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Result, Summary, in_sentence, printable
 
 SUMMARY_LINES = 30  # the card fits one screen: at most this many lines
 
@@ -35,13 +34,6 @@ GRADE_WORDS = {
     "none": "no scientific support",
 }
 
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """A case's own text shown in a terminal: no escape sequences, no line breaks."""
-    return _CONTROL.sub("?", text)
 
 
 def _title(result: Result, width: int) -> str:

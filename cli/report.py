@@ -30,6 +30,7 @@ from itb_triage.engine import (
     Triage,
     build_plan,
     explain,
+    printable,
     range_text,
 )
 
@@ -66,12 +67,27 @@ def plain(text: str) -> Span:
 # --- Markdown ------------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|&#])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# What GFM renderers turn into links without any markup: `https://x`, `www.x`, e-mail
+# addresses (and so `mailto:`/`xmpp:` ones). Escapes do not stop them: cmark-gfm joins
+# the text around an escape before it looks (measured). Autolinks never form inside a
+# code span, so such text is shown as one; backticks, `|` and `<>` end it (they would
+# end the span or a table cell).
+_LINKISH = re.compile(
+    r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s`|<>]*"
+    r"|[a-z0-9.+_-]+@[a-z0-9_-]+(?:\.[a-z0-9_-]+)+"
+)
 
 
 def md_escape(text: str) -> str:
-    """Backslash-escape what Markdown would read as markup (and raw HTML), keep the rest."""
-    text = re.sub(r"\s+", " ", text)  # a case's own text could hold line breaks
-    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    """Escape what Markdown would read as markup, raw HTML or a link; keep the rest as it reads."""
+    text = printable(re.sub(r"\s+", " ", text))  # a case's own text could hold line breaks
+    out, start = [], 0
+    for link in _LINKISH.finditer(text):
+        out.append(_MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text[start:link.start()]))
+        out.append(f"`{link.group()}`")
+        start = link.end()
+    out.append(_MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text[start:]))
+    return "".join(out)
 
 
 def _wrap(marker: str, text: str) -> str:
@@ -208,7 +224,7 @@ footer { margin-top: 2.5rem; padding-top: 1rem; border-top: 2px solid var(--line
 
 
 def h(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(printable(text), quote=True)
 
 
 class HtmlWriter:
@@ -511,6 +527,8 @@ def report_command(case: str, output: Path) -> None:
     Exit status 0 on success, 2 for a bad case file or output name, 3 for invalid
     knowledge, 4 for an engine failure.
     """
+    from itb_triage.engine import atomic_write
+
     from .common import fail, read_input, triage
 
     fmt = SUFFIXES.get(output.suffix.lower())
@@ -519,7 +537,6 @@ def report_command(case: str, output: Path) -> None:
     data, where = read_input(case)
     engine = triage()
     text = build_report(engine, engine.read_case(data, where), fmt)
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"{output}: cannot write the report: {exc.strerror or exc}")
+    # Atomically: a full disk or a kill leaves the old report, never half of one (a
+    # WriteError is one line and exit 2, like every engine error).
+    atomic_write(output, text.encode("utf-8"), what="the report")

@@ -50,7 +50,7 @@ def serve(host: str, port: int, open_browser: bool) -> None:
         from itb_triage.web.app import create_app
     except ImportError as exc:
         fail(f"serve needs the web extra ({exc.name} is missing): pip install 'itb-triage[web]'",
-              ExitStatus.INPUT_ERROR)
+             ExitStatus.INPUT_ERROR)
     from .common import triage
     from .report import build_report
 

@@ -21,19 +21,22 @@ _EXPORTS = {
     "KnowledgeError": "errors",
     "EngineError": "errors",
     "QueryError": "errors",
+    "WriteError": "safefile",
+    "ReadError": "safefile",
     "AnswerError": "interview",
     "SessionError": "interview_store",
-    # The knowledge and its fingerprint.
+    "SessionBusy": "interview_store",
+    # The knowledge, its fingerprint, and the proof that every rule can fire.
     "Knowledge": "knowledge",
     "load_knowledge": "knowledge",
     "knowledge_version": "fingerprint",
     "NOT_A_MEDICAL_DEVICE": "contract",
+    "check_satisfiable": "satisfiable",
     # A case in, a result out.
     "Case": "case",
     "MAX_CASE_BYTES": "case",
     "read_case_text": "case",
     "check_case": "case",
-    "printable": "errors",
     "Triage": "triage",
     "Result": "result",
     "Fact": "facts",
@@ -73,6 +76,14 @@ _EXPORTS = {
     "Relevance": "relevance",
     "SessionStore": "interview_store",
     "SessionRecord": "interview_store",
+    "fit_to_knowledge": "interview_store",
+    "FileLock": "locking",
+    # Files and text from users: bounded reads, atomic writes, the one neutraliser.
+    "read_bounded": "safefile",
+    "read_stream_bounded": "safefile",
+    "atomic_output": "safefile",
+    "atomic_write": "safefile",
+    "printable": "textsafe",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -92,7 +103,6 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .errors import KnowledgeError as KnowledgeError
     from .errors import QueryError as QueryError
     from .errors import TriageError as TriageError
-    from .errors import printable as printable
     from .facts import Fact as Fact
     from .fingerprint import knowledge_version as knowledge_version
     from .interview import URGENT as URGENT
@@ -100,21 +110,32 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .interview import Interview as Interview
     from .interview import InterviewState as InterviewState
     from .interview import WhyItem as WhyItem
+    from .interview_store import SessionBusy as SessionBusy
     from .interview_store import SessionError as SessionError
     from .interview_store import SessionRecord as SessionRecord
     from .interview_store import SessionStore as SessionStore
+    from .interview_store import fit_to_knowledge as fit_to_knowledge
     from .knowledge import Knowledge as Knowledge
     from .knowledge import load_knowledge as load_knowledge
     from .labels import Labels as Labels
     from .labels import in_sentence as in_sentence
+    from .locking import FileLock as FileLock
     from .plan import Plan as Plan
     from .plan import build_plan as build_plan
     from .relevance import Analysis as Analysis
     from .relevance import Relevance as Relevance
     from .result import Result as Result
     from .result import compact_json as compact_json
+    from .safefile import ReadError as ReadError
+    from .safefile import WriteError as WriteError
+    from .safefile import atomic_output as atomic_output
+    from .safefile import atomic_write as atomic_write
+    from .safefile import read_bounded as read_bounded
+    from .safefile import read_stream_bounded as read_stream_bounded
+    from .satisfiable import check_satisfiable as check_satisfiable
     from .summary import Summary as Summary
     from .summary import summarise as summarise
+    from .textsafe import printable as printable
     from .triage import Triage as Triage
     from .typed_answers import Reading as Reading
     from .typed_answers import example_answer as example_answer

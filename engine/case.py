@@ -96,6 +96,19 @@ def _check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
     return Case(document.get("id"), normalised, where)
 
 
+def answer_problem(question: str, value: Any, where: str, knowledge: Knowledge) -> CaseError | None:
+    """What is wrong with one answer, checked exactly as in a case file (None if it fits).
+
+    The one check for an answer wherever it comes from: a case file, a typed answer at
+    an interview prompt (NaN and infinity included), a saved session.
+    """
+    try:
+        check_case({"format": "itb-case/1", "answers": {question: value}}, where, knowledge)
+    except CaseError as exc:
+        return exc
+    return None
+
+
 # --- the quick check -------------------------------------------------------------
 #
 # jsonschema takes ~0.18 ms to validate a case: more than the rest of reading it, and

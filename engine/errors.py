@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def printable(text: str) -> str:
-    """Text from a case shown in one line: control characters and line breaks escaped."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else
-                        f"\\u{ord(m.group()):04x}", text)
-
+from .textsafe import printable
 
 # A case can hold a key or a value of almost a megabyte; an error line quotes a part of it.
 MAX_PART = 200

@@ -14,9 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
-from .case import Case, check_case, expected_text
+from .case import Case, answer_problem, check_case, expected_text
 from .facts import Fact
 from .knowledge import Knowledge
 from .merge import more_urgent, most_urgent
@@ -262,7 +260,10 @@ class Interview:
         entry = self.knowledge.questions[question]
         schema = self.knowledge.case_schema["properties"]["answers"]["properties"][question]
         reading = read_answer(entry, text, min_items=int(schema.get("minItems", 0)))
-        if not jsonschema.Draft202012Validator(schema).is_valid(reading.value):  # the contract has the last word
+        # The contract has the last word, with the same check as a case file's answer:
+        # it refuses NaN and infinity too, which pass every range test (`nan` typed at a
+        # number prompt once crashed the end of the interview).
+        if answer_problem(question, reading.value, "interview", self.knowledge) is not None:
             raise AnswerError(f"expected {expected_text(question, self.knowledge)}")
         return reading
 

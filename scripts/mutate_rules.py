@@ -13,10 +13,11 @@ next weaker one in the merge policy's order, none for the weakest; a recommendat
 avoid item, red flag, finding or open screening question to the next other id of its
 kind); every citation dropped from its rule's `cite` list.
 
-For each mutant the knowledge is first loaded as `itb-triage kb validate` loads it: a
-mutant the loader refuses is counted as "rejected by kb validate", reported apart and
-left out of the score, which is the tests' own: caught by the tests / reached the tests.
-The others run a fast subset of the suite (`pytest -x`, Hypothesis profile `mutation` of
+For each mutant the knowledge is first checked as `itb-triage kb validate` checks it
+(loaded, then every rule and red flag proven reachable): a mutant it refuses is
+counted as "rejected by kb validate", reported apart and left out of the score, which
+is the tests' own: caught by the tests / reached the tests. The others run a fast
+subset of the suite (`pytest -x`, Hypothesis profile `mutation` of
 tests/conftest.py: few, reproducible examples); a failing run catches the mutant, a
 passing run lets it survive.
 
@@ -527,7 +528,17 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"baseline: the unmutated rules pass in {baseline:.1f} s", flush=True)
         timeout = args.timeout or max(120.0, 10 * baseline)
-        run_all(todo, workers, tests, timeout, load_knowledge, KnowledgeError)
+        from itb_triage.engine.satisfiable import check_satisfiable
+
+        def validate(knowledge_dir: Path, rules_dir: Path) -> Any:
+            """What `kb validate` refuses: the loader's problems, then rules that can never fire."""
+            loaded = load_knowledge(knowledge_dir, rules_dir)
+            problems = check_satisfiable(loaded).problems()
+            if problems:
+                raise KnowledgeError(problems)
+            return loaded
+
+        run_all(todo, workers, tests, timeout, validate, KnowledgeError)
 
         examples = subprocess.run(
             [sys.executable, "-c", "import tests.conftest as c; print(c.examples(300))"],

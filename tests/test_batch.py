@@ -10,6 +10,7 @@ durable_rules session id used again from case to case.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -296,18 +297,29 @@ def _start_long_batch(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[byte
     child = subprocess.Popen([program, "batch", "--jobs", "2", "-o", str(output), *args, str(source)],
                              stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 60
-    while (not output.exists() or output.stat().st_size == 0) and time.monotonic() < deadline:
+    # FILE appears only when complete (it is written atomically): watch its temporary file.
+    while not _written(output) and time.monotonic() < deadline:
         time.sleep(0.05)
     return child, output
 
 
+def _written(output: Path) -> bool:
+    """Whether some records are written: to FILE's temporary file, or to FILE."""
+    for path in [output, *output.parent.glob(f".{output.name}.*.tmp")]:
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_size:
+                return True
+    return False
+
+
 @pytest.mark.slow
 def test_ctrl_c_stops_jobs_2_with_status_130_and_one_line(tmp_path: Path) -> None:
-    child, _output = _start_long_batch(tmp_path)
+    child, output = _start_long_batch(tmp_path)
     os.killpg(child.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == ExitStatus.INTERRUPTED
     assert stderr.decode().split() == ["interrupted"]  # no traceback from the pool's threads
+    assert not output.exists() and not _written(output)  # no half output, no temporary left
 
 
 @pytest.mark.slow

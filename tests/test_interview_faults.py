@@ -82,6 +82,9 @@ def test_kill_9_never_leaves_a_partial_session_file(seed: int, triage: Triage, t
     expected = triage.assess_answers(answers)
     outcome = json.loads(resumed.stdout)
     assert (outcome["disposition"], outcome["treatment_tier"]) == (expected.disposition, expected.treatment_tier)
+    # A kill between creating a temporary file and renaming it leaves the temporary
+    # file; the next start (the resume above) removes it (issue 12: 28 were left after 100 kills).
+    assert not list(sessions.glob(".*.tmp"))
 
 
 def test_a_full_disk_is_reported_once_and_the_result_still_shown(
