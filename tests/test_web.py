@@ -605,7 +605,8 @@ def test_the_fhir_routes_are_mounted_when_that_adapter_is_installed(
 
 def test_without_the_fhir_adapter_the_app_works_alone(client: Any, monkeypatch: pytest.MonkeyPatch,
                                                       triage: Triage) -> None:
-    monkeypatch.setitem(sys.modules, "itb_triage.fhir", None)  # an import of it fails
+    monkeypatch.setitem(sys.modules, "itb_triage.fhir", None)  # an import of it fails,
+    monkeypatch.setitem(sys.modules, "itb_triage.fhir.routes", None)  # even after other tests imported it
     app = create_app(triage, SessionStore())
     assert app.state.fhir_mounted is False
     assert TestClient(app).get("/cds-services").status_code == 404
