@@ -351,7 +351,7 @@ def number_questions(knowledge: Knowledge) -> list[str]:
 def test_item_6_nan_and_infinity_are_refused_at_every_number_prompt(triage: Triage, typed: str) -> None:
     interview_ = Interview(triage)
     for question in number_questions(triage.knowledge):
-        with pytest.raises(AnswerError, match="expected"):
+        with pytest.raises(AnswerError):
             interview_.parse(question, typed)
 
 
@@ -366,7 +366,7 @@ def test_item_6_nan_typed_in_an_interview_is_asked_again_and_the_end_is_reached(
     typed = [*lines[:at], "nan", "inf", *lines[at:]]
     result = interview(runner, typed, "--format", "json")
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.count("Sorry: expected") == 2
+    assert result.stderr.count("(Type help for the commands.)") == 2  # asked again, twice
     (saved,) = (home / "sessions").glob("*.json")
     assert "NaN" not in saved.read_text(encoding="utf-8")
 
