@@ -134,6 +134,21 @@ def test_item_1_the_lock_is_a_real_flock_a_dead_holder_leaves_none(tmp_path: Pat
     lock.release()
 
 
+def test_item_1_a_session_in_use_cannot_be_deleted_status_5(runner: CliRunner, home: Path) -> None:
+    from itb_triage.engine.locking import FileLock
+
+    saved = one_session(runner, home, ["n"])
+    holder = FileLock(saved.with_name(f".{saved.stem}.lock"))  # as a running interview holds it
+    holder.acquire()
+    try:
+        result = runner.invoke(cli, ["sessions", "delete", saved.stem])
+    finally:
+        holder.release()
+    assert "is open in another interview" in one_error_line(result, ExitStatus.SESSION_BUSY)
+    assert saved.exists()
+    assert runner.invoke(cli, ["sessions", "delete", saved.stem]).exit_code == 0
+
+
 # --- 2. a copy of a session file --------------------------------------------------------
 
 
