@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from itb_triage import __version__
-from itb_triage.engine import Case, Knowledge, Result
-from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
+from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Case, Knowledge, Result
 
 from . import names
 from .questionnaire import coding

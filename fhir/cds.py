@@ -15,8 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from itb_triage import __version__
-from itb_triage.engine import Case, Knowledge, Result, Triage
-from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
+from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Case, Knowledge, Result, Triage
 
 from . import names
 from .bundle import activity_text, instant, service_request

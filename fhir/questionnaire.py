@@ -14,8 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from itb_triage import __version__
-from itb_triage.engine import Knowledge
-from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
+from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Knowledge
 
 from . import names
 
