@@ -98,19 +98,20 @@ def test_typical_itbs_case_takes_few_questions(triage: Triage) -> None:
 
 
 def test_emergency_answer_stops_the_interview_at_once(runner: CliRunner) -> None:
-    lines = ["n"] * 7 + ["y"]  # the 8th safety question is saddle numbness / bladder / bowel
+    # Where it hurts comes first; the 8th safety question is saddle numbness / bladder / bowel.
+    lines = ["1"] + ["n"] * 7 + ["y"]
     result = run(runner, lines)
     assert result.exit_code == 0, result.stderr
     assert "!! Go to an emergency department now." in result.stderr
-    assert result.stderr.count("> ") == 8
+    assert result.stderr.count("> ") == 9
     assert "Go to an emergency department now" in result.stdout
 
 
 def test_same_day_flag_asks_only_what_could_make_it_an_emergency(runner: CliRunner) -> None:
-    result = run(runner, ["n", "y"] + ["n"] * 10)  # the knee locks
+    result = run(runner, ["1", "n", "y"] + ["n"] * 10)  # outside of the knee; the knee locks
     assert result.exit_code == 0, result.stderr
     assert "!! See a doctor or urgent care today" in result.stderr
-    assert "Where is the pain?" not in result.stderr
+    assert "When does the pain show up?" not in result.stderr
     assert "Does your knee give way" not in result.stderr  # cannot make it more urgent
     assert "saddle" in result.stderr.lower() or "bladder" in result.stderr.lower()
     assert result.stdout.lstrip().splitlines()[3].startswith(">> See a doctor or urgent care today")
@@ -119,7 +120,7 @@ def test_same_day_flag_asks_only_what_could_make_it_an_emergency(runner: CliRunn
 def test_back_revises_the_previous_answer_and_changes_the_outcome(runner: CliRunner, triage: Triage) -> None:
     answers = vignette(VIGNETTES[0])["case"]["answers"]
     _, lines = script(triage, answers)
-    revised = [lines[0], "y", "back", *lines[1:]]  # 'knee locks: yes', then back to 'no'
+    revised = [*lines[:2], "y", "back", *lines[2:]]  # where, injury, then 'knee locks: yes', back to 'no'
     result = run(runner, revised, "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["disposition"] == "self_care"
@@ -127,7 +128,7 @@ def test_back_revises_the_previous_answer_and_changes_the_outcome(runner: CliRun
 
 
 def test_why_names_the_conclusions_and_rules(runner: CliRunner) -> None:
-    result = run(runner, ["?", "quit"])
+    result = run(runner, ["1", "?", "quit"])  # where it hurts, then why the injury question
     assert "Why we ask: your answer can change" in result.stderr
     assert "(rule red_flag_injury)" in result.stderr or "(rule red_flag_ottawa)" in result.stderr
 
@@ -239,12 +240,12 @@ def test_quit_saves_and_resume_loses_no_answer(runner: CliRunner, triage: Triage
 
 
 def test_end_of_input_saves_and_exits_130(runner: CliRunner, data_home: Path) -> None:
-    result = run(runner, ["n", "n", "n"])
+    result = run(runner, ["1", "n", "n", "n"])
     assert result.exit_code == 130
     assert "Resume with" in result.stderr
     (saved,) = (data_home / "sessions").glob("*.json")
     assert json.loads(saved.read_text())["answers"] == {
-        "trauma_onset": "no", "knee_locking": "no", "knee_giving_way": "no"
+        "pain_locations": ["lateral_knee"], "trauma_onset": "no", "knee_locking": "no", "knee_giving_way": "no"
     }
 
 
