@@ -57,7 +57,6 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
         ),
         key=lambda c: ASSESSMENT_LISTING.index(c["assessment"]),  # stable: knowledge order within
     )
-    leading = [e for r, e in knowledge.recommendations.items() if r in recommended and r not in avoid_ids]
     recommendations = [
         _advice_entry(r, e) for r, e in knowledge.recommendations.items() if r in recommended and r not in avoid_ids
     ]
@@ -92,7 +91,9 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
         case_id=case_id,
         answers=answers,
         disposition=disposition,
-        headline=next((e["headline"] for e in leading if "headline" in e),
+        # The first recommendation that carries a headline leads (its entry in the knowledge).
+        headline=next((knowledge.recommendations[r["id"]]["headline"] for r in recommendations
+                       if "headline" in knowledge.recommendations[r["id"]]),
                       knowledge.dispositions[disposition]["headline"]),
         treatment_tier=tier,
         tier_title=knowledge.tiers[tier]["title"] if tier else None,
