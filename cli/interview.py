@@ -288,15 +288,14 @@ def interview(resume: str | None, answers_file: str | None, save_case: Path | No
 
 def _interview_until_done(session: _Session, interview_: Interview, case_id: str, triage: Any) -> None:
     """Ask; after urgent advice at a terminal, offer to go on for a fuller record."""
-    from .render import question_texts, render_text
+    from .render import render_card
 
     while True:
         _run(session)
         urgent = interview_.urgent_disposition()
         if urgent is None or interview_.state.full_record or not sys.stdin.isatty():
             break
-        click.echo(render_text(interview_.result(case_id), WIDTH, question_texts(triage.knowledge.questions)),
-                   err=True, nl=False)
+        click.echo(render_card(interview_.result(case_id), triage.knowledge, WIDTH), err=True, nl=False)
         try:
             more = click.confirm("Continue answering for a fuller record (the advice above stands)?",
                                  default=False, err=True)
@@ -307,17 +306,24 @@ def _interview_until_done(session: _Session, interview_: Interview, case_id: str
         interview_.continue_for_full_record()
 
 
+def _shell_word(path: str) -> str:
+    import shlex
+
+    from .render import printable
+
+    return shlex.quote(printable(path))
+
+
 def _finish(session: _Session, interview_: Interview, case_id: str, triage: Any, save_case: Path | None,
             fmt: str) -> None:
     """Mark the session finished, write the case file if asked, print the result."""
-    from .render import question_texts, render_json, render_text
+    from .render import render_card, render_json
 
     session.record.finished = True
     session.save()
     if save_case is not None:
         _write_case(save_case, interview_, case_id)
     result = interview_.result(case_id)
-    questions = question_texts(triage.knowledge.questions)
     if fmt == "json":
         # Byte for byte what `assess --format json` prints, critical answers included.
         click.echo(render_json(triage.assess(interview_.case(case_id), critical=True)), nl=False)
@@ -327,7 +333,12 @@ def _finish(session: _Session, interview_: Interview, case_id: str, triage: Any,
         click.echo(build_report(triage, interview_.case(case_id), "markdown"), nl=False)
     else:
         _say()
-        click.echo(render_text(result, WIDTH, questions), nl=False)
+        if save_case is not None:
+            more = f"Reasons, evidence and sources: itb-triage assess --detail {_shell_word(str(save_case))}"
+        else:
+            more = ("Reasons, evidence and sources: save your answers with --save-case FILE, "
+                    "then run itb-triage assess --detail FILE")
+        click.echo(render_card(result, triage.knowledge, WIDTH, more), nl=False)
 
 
 @click.group()

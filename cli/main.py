@@ -113,15 +113,21 @@ def cli() -> None:
 @click.argument("case", metavar="CASE")
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for reading, markdown for a report, json for programs (the contract).")
-def assess(case: str, fmt: str) -> None:
+@click.option("--detail", is_flag=True,
+              help="With text: the full result (reasons, evidence, sources) instead of the one-screen summary.")
+def assess(case: str, fmt: str, detail: bool) -> None:
     """Assess one case file (JSON or YAML; `-` reads stdin).
+
+    The text is a one-screen summary: where to go and how soon, the likely cause,
+    what to do this week, what to avoid and when to get help sooner; --detail gives
+    the reasons, the evidence and the sources.
 
     Exit status 0 on success, 2 for a bad case file, 3 for invalid knowledge,
     4 for an engine failure.
     """
     from itb_triage.engine import CaseError, EngineError
 
-    from .render import question_texts, render_json, render_text
+    from .render import render_card, render_json, render_text
 
     data, where = _read_input(case)
     triage = _triage()
@@ -133,15 +139,26 @@ def assess(case: str, fmt: str) -> None:
         _fail(exc.one_line(), ExitStatus.INPUT_ERROR)
     except EngineError as exc:
         _fail(f"{where}: the rule engine failed: {exc}", ExitStatus.ENGINE_FAILURE)
-    questions = question_texts(triage.knowledge.questions)
     if fmt == "json":
         click.echo(render_json(result), nl=False)
     elif fmt == "markdown":
         from .report import build_report
 
         click.echo(build_report(triage, checked, "markdown", result), nl=False)
+    elif detail:
+        click.echo(render_text(result, _width(), triage.knowledge), nl=False)
     else:
-        click.echo(render_text(result, _width(), questions), nl=False)
+        more = f"Reasons, evidence and sources: itb-triage assess --detail {_shell_word(case)}"
+        click.echo(render_card(result, triage.knowledge, _width(), more), nl=False)
+
+
+def _shell_word(path: str) -> str:
+    """A path as the runner would type it again in a shell."""
+    import shlex
+
+    from .render import printable
+
+    return shlex.quote(printable(path))
 
 
 @cli.group()
