@@ -77,6 +77,8 @@ def summarise(result: Result, knowledge: Knowledge) -> Summary:
     not_to_do = {p["recommendation"] for p in words["places"]} | {words["safety_net"]} | set(result.avoid_ids)
 
     todo = [] if wording["card"] == "answer_first" else _things_to_do(result, knowledge, labels, not_to_do)
+    first = list(words["things_to_do"].get("first", []))
+    todo.sort(key=lambda item: first.index(item.id) if item.id in first else len(first))  # stable
     most = int(words["things_to_do"]["most"])
     screening = knowledge.screening_questions
     return Summary(

@@ -145,3 +145,13 @@ def test_presentation_names_an_unknown_id_as_a_knowledge_problem(tmp_path: Path)
     text = "\n".join(caught.value.problems)
     assert "unknown recommendation id 'no_such_advice'" in text
     assert "no_such_condition: unknown condition id" in text
+
+
+def test_advice_particular_to_the_runner_comes_first(triage: Triage, knowledge: Knowledge) -> None:
+    first = knowledge.presentation["things_to_do"]["first"]
+    for path in PUBLIC:
+        result = _result(triage, path)
+        summary = summarise(result, knowledge)
+        given = [r for r in first if r in result.recommendation_ids]
+        if given and summary.this_week:
+            assert summary.this_week[0].id == given[0], path.stem
