@@ -189,26 +189,31 @@ def render_summary(summary: Summary, width: int = 80, title: str = "ITB triage",
     """The care card on one screen: at most SUMMARY_LINES lines at `width` columns.
 
     Where the whole card would not fit, it gives up, in this order: the one-per-line
-    list of things to avoid (they go on one line), things to do beyond three, and the
-    cause (which unanswered safety questions make uncertain anyway). `more` says how
+    list of things to avoid (they go on one line), the safety-net advice in full (its
+    short form stays), things to do beyond three, and the cause (which unanswered
+    safety questions make uncertain anyway), then the things to avoid. `more` says how
     to see the rest.
     """
     shown = len(summary.this_week)
-    compact, cause = False, True
+    compact, short, cause, avoid = False, False, True, True
     while True:
-        text = _summary_text(summary, width, title, more, shown, compact, cause)
-        if text.count("\n") <= SUMMARY_LINES or not cause:
+        text = _summary_text(summary, width, title, more, shown, compact, short, cause, avoid)
+        if text.count("\n") <= SUMMARY_LINES or not avoid:
             return text
         if not compact:
             compact = True
+        elif not short and summary.sooner != summary.sooner_short:
+            short = True
         elif shown > 3:
             shown -= 1
-        else:
+        elif cause:
             cause = False
+        else:
+            avoid = False
 
 
-def _summary_text(summary: Summary, width: int, title: str, more: str, shown: int, compact: bool,
-                  cause: bool) -> str:
+def _summary_text(summary: Summary, width: int, title: str, more: str, shown: int, compact: bool, short: bool,
+                  cause: bool, avoid: bool) -> str:
     out = _Text(width)
     heads = summary.headings
     out.lines.append(title if len(title) <= out.width else title[: out.width - 3] + "...")
@@ -219,10 +224,8 @@ def _summary_text(summary: Summary, width: int, title: str, more: str, shown: in
         out.para(question, indent="   ", first=" ? ")
     if summary.why:
         out.para(f"{heads['why']}: {'; '.join(summary.why)}.", indent="  ")
-    if summary.unsure:
-        out.para(f"{heads['unsure']}:", indent="  ")
-        for question in summary.unsure:
-            out.para(question, indent="    ", first="  ? ")
+    for question in summary.unsure:  # the safety questions answered "not sure"
+        out.para(question, indent="    ", first="  ? ")
     if cause:
         out.blank()
         out.para(summary.cause)
@@ -232,7 +235,7 @@ def _summary_text(summary: Summary, width: int, title: str, more: str, shown: in
         for item in items:
             line = f"{item.label}. {item.detail}" if item.detail else item.label
             out.para(line, indent="   ", first=" - ")
-    if summary.avoid:
+    if summary.avoid and avoid:
         out.blank()
         if compact:
             out.para(f"{heads['avoid'].upper()}: " + "; ".join(in_sentence(i.label) for i in summary.avoid) + ".")
@@ -240,9 +243,10 @@ def _summary_text(summary: Summary, width: int, title: str, more: str, shown: in
             out.lines.append(heads["avoid"].upper())
             for item in summary.avoid:
                 out.para(item.label, indent="   ", first=" x ")
-    if summary.sooner:
+    sooner = summary.sooner_short if short else summary.sooner
+    if sooner:
         out.heading(heads["sooner"])
-        for line in summary.sooner:
+        for line in sooner:
             out.para(line, indent="   ", first=" ! ")
     out.blank()
     if more:

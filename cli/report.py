@@ -151,8 +151,12 @@ class ReportBuilder:
             return
         w.heading(2, "What to do")
         entries: list[Item] = []
+        net = self.knowledge.presentation["safety_net"]
         for rec in r.recommendations:
-            children: list[Item] = [([plain(self.fix(rec["do"]))], [])]
+            # The safety-net advice is on the first page already, in full.
+            on_card = rec["id"] == net and bool(self.summary.sooner)
+            children: list[Item] = [([("i", f"On the first page, under “{self.summary.headings['sooner']}”.")]
+                                     if on_card else [plain(self.fix(rec["do"]))], [])]
             if rec.get("dose"):
                 children.append(([("b", "Dose: "), plain(self.fix(rec["dose"]))], []))
             children += [([("b", "Not if: "), plain(self.fix(c))], []) for c in rec.get("contraindications", [])]
@@ -171,14 +175,21 @@ class ReportBuilder:
         for note, citations in plan.notes:
             w.para([("b", note), *self.ref(citations)])
         w.open_section("weeks")
+        last_week: dict[str, str] = {}
         for week in plan.weeks:
             w.open_section("week")
             w.heading(3, f"Week {week.number}: {week.title}")
-            w.items([
+            # A step the same, word for word, as the week before is named, not repeated.
+            same = [s.component.label for s in week.steps if last_week.get(s.component.id) == s.do]
+            items: list[Item] = [
                 ([("b", f"{s.component.label}: "), plain(s.do),
                   *([plain(" "), ("b", DESIGN_CHOICE)] if s.design_choice else [])], [])
-                for s in week.steps
-            ])
+                for s in week.steps if last_week.get(s.component.id) != s.do
+            ]
+            if same:
+                items.append(([("b", ", ".join(same) + ": "), plain("as last week.")], []))
+            w.items(items)
+            last_week = {s.component.id: s.do for s in week.steps}
             w.para([("b", "Check: "), plain(week.check)])
             w.close_section()
         w.close_section()
@@ -195,7 +206,7 @@ class ReportBuilder:
             if item.get("instead"):
                 children.append(([("b", "Instead: "), plain(self.fix(item["instead"]))], []))
             entries.append(([("b", item["title"]), *self.ref(item["citations"])], children))
-        w.items(entries, kind="advice")
+        w.items(entries, kind="advice keep")
 
     def _why(self, w: Writer) -> None:
         groups = near_duplicates(self.result.reasons, lambda reason: reason.because)

@@ -178,22 +178,23 @@ footer { margin-top: 2.5rem; padding-top: 1rem; border-top: 2px solid var(--line
 .refs li { overflow-wrap: anywhere; }
 @page { size: A4; margin: 11mm 12mm; }
 @media print {
-  body { font-size: 9pt; line-height: 1.25; }
+  body { font-size: 9pt; line-height: 1.22; }
   main { max-width: none; padding: 0; }
   h1 { font-size: 16pt; }
   h2 { font-size: 12.5pt; margin: .7rem 0 .3rem; }
   h3 { font-size: 10.5pt; margin: .7rem 0 .25rem; }
   h4 { font-size: 10pt; margin: .6rem 0 .2rem; }
-  p { margin: .3rem 0; }
+  p { margin: .2rem 0; }
   li { margin: .1rem 0; }
   ul, ol { margin: .2rem 0 .4rem; padding-left: 1.15rem; }
   .advice > li { margin-bottom: .35rem; }
-  .week { padding: 0 .7rem .2rem; margin: .35rem 0; }
+  .week { padding: 0 .7rem .15rem; margin: .25rem 0; }
+  .week h3 { margin-top: .35rem; }
   th, td { padding: .1rem .4rem; }
   .card h2 { font-size: 15pt; }
   /* No heading at the foot of a page: it keeps to what follows it. */
   h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; break-inside: avoid; }
-  section.keep { break-inside: avoid; page-break-inside: avoid; }
+  .keep > li { break-inside: avoid; page-break-inside: avoid; }
   /* Only small blocks stay whole: a long advice item or tree may run across pages. */
   tr, .refs li, .card, .advice > li > ul > li { break-inside: avoid; page-break-inside: avoid; }
   table.answers { font-size: 8pt; line-height: 1.15; }

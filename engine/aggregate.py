@@ -67,6 +67,7 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
         ),
         key=lambda c: ASSESSMENT_LISTING.index(c["assessment"]),  # stable: knowledge order within
     )
+    leading = [e for r, e in knowledge.recommendations.items() if r in recommended and r not in avoid_ids]
     recommendations = [
         _advice_entry(r, e) for r, e in knowledge.recommendations.items() if r in recommended and r not in avoid_ids
     ]
@@ -101,7 +102,8 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
         case_id=case_id,
         answers=answers,
         disposition=disposition,
-        headline=knowledge.dispositions[disposition]["headline"],
+        headline=next((e["headline"] for e in leading if "headline" in e),
+                      knowledge.dispositions[disposition]["headline"]),
         treatment_tier=tier,
         tier_title=knowledge.tiers[tier]["title"] if tier else None,
         red_flags=tuple(red_flags),
@@ -120,7 +122,7 @@ def aggregate(knowledge: Knowledge, firings: list[Firing], answers: Mapping[str,
 def _advice_entry(ident: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     """A recommendation or avoid item as the result carries it: id first, `cite` renamed."""
     out: dict[str, Any] = {"id": ident}
-    out.update({k: v for k, v in entry.items() if k not in ("id", "cite")})
+    out.update({k: v for k, v in entry.items() if k not in ("id", "cite", "headline")})
     out["citations"] = list(entry["cite"])
     return out
 

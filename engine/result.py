@@ -202,7 +202,7 @@ def compact_json(result: Result) -> str:
         parts += [',"case_id":', _encode(result.case_id)]
     parts += [
         ',"disposition":', _encode(result.disposition),
-        ',"headline":', _ENTRIES.text(("headline", result.disposition), result.headline),
+        ',"headline":', _ENTRIES.text(("headline", result.headline), result.headline),
         ',"treatment_tier":', _encode(result.treatment_tier),
         ',"red_flags":', _entries("red_flag", result.red_flags),
         ',"conditions":', _entries("condition", result.conditions, "assessment"),

@@ -20,18 +20,37 @@ CLASSIC: dict[str, Any] = json.loads((ROOT / "tests" / "data" / "vignettes" / "v
     "case"
 ]["answers"]
 
-SCREENING = (
-    "trauma_onset", "knee_locking", "knee_giving_way", "knee_swelling", "fever_or_hot_red_joint",
-    "numbness_or_tingling", "leg_weakness", "saddle_numbness_or_bladder_bowel", "night_pain",
-    "unexplained_weight_loss", "calf_swelling", "groin_pain", "focal_bone_pain",
-)
-FOLLOW_UPS = {
-    "cannot_bear_weight": "trauma_onset",
-    "cannot_bend_knee_90": "trauma_onset",
-    "bone_tender_after_injury": "trauma_onset",
-    "chest_pain_or_breathless": "calf_swelling",
-}
+
+
+def _screening_from_knowledge() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The screening questions, and each follow-up's parent, as the knowledge defines them.
+
+    Derived, not listed, so a new screening question cannot escape invariants 1-3.
+    """
+    from itb_triage.engine.documents import load_yaml
+
+    questions = load_yaml((ROOT / "knowledge" / "questions.yaml").read_text(encoding="utf-8"))["questions"]
+    top: list[str] = []
+    follow_ups: dict[str, str] = {}
+    for question in questions:
+        if not question.get("screening"):
+            continue
+        parents = [next(iter(p["answer"])) for p in question.get("relevant_when", []) if "answer" in p]
+        if parents:
+            follow_ups[question["id"]] = parents[0]
+        else:
+            top.append(question["id"])
+    return tuple(top), follow_ups
+
+
+SCREENING, FOLLOW_UPS = _screening_from_knowledge()
 ALL_SCREENING = SCREENING + tuple(FOLLOW_UPS)
+
+
+def applies(question: str, answers: dict[str, Any]) -> bool:
+    """A screening question applies when it has no parent, or its parent is `yes` or `unsure`."""
+    parent = FOLLOW_UPS.get(question)
+    return parent is None or answers.get(parent) in ("yes", "unsure")
 
 
 def answer_values(spec: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -51,10 +70,18 @@ ANSWER_STRATEGIES = {q: answer_values(spec) for q, spec in QUESTIONS.items()}
 random_answers = st.fixed_dictionaries({}, optional=ANSWER_STRATEGIES)
 
 
+# Every worked case is a starting point, so the generated cases reach the rarer corners
+# (failed rehab, surgery, hip-tendon pain, emergencies) as well as the typical one.
+WORKED: list[dict[str, Any]] = [
+    json.loads(path.read_text(encoding="utf-8"))["case"]["answers"]
+    for path in sorted((ROOT / "tests" / "data" / "vignettes").glob("*.json"))
+]
+
+
 @st.composite
 def near_classic_answers(draw: st.DrawFn) -> dict[str, Any]:
-    """The typical presentation with a few answers changed and a few dropped."""
-    answers = dict(CLASSIC)
+    """A worked case (most often the typical presentation) with a few answers changed and a few dropped."""
+    answers = dict(draw(st.one_of(st.just(CLASSIC), st.sampled_from(WORKED))))
     for question in draw(st.lists(st.sampled_from(sorted(QUESTIONS)), max_size=4, unique=True)):
         answers[question] = draw(ANSWER_STRATEGIES[question])
     for question in draw(st.lists(st.sampled_from(sorted(answers)), max_size=2, unique=True)):

@@ -33,7 +33,9 @@ def test_exponent_floats_in_a_case_do_not_crash_the_engine(value: str) -> None:
     # In a child process: before the fix this was a segmentation fault.
     code = (
         "from itb_triage.engine import Triage\n"
-        f"r = Triage().assess_answers({{'hip_flexor_injury': 'yes', 'weeks_hip_strengthening': {value}}})\n"
+        "t = Triage()\n"
+        "screened = {q: 'no' for q in t.knowledge.screening_questions}\n"  # a plan, so its warnings show
+        f"r = t.assess_answers({{**screened, 'hip_flexor_injury': 'yes', 'weeks_hip_strengthening': {value}}})\n"
         "print('aqua_jogging' in r.avoid_ids)\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -243,8 +243,8 @@ def test_on_your_own_only_when_self_care_is_the_disposition(triage: Triage, know
         return " ".join(note for note, _ in plan.notes)
 
     assert "on your own" in notes("v01_classic")
-    assert "on your own" not in notes("v14_incomplete")
-    assert notes("v14_incomplete").startswith("Answer the safety questions first")
+    # An incomplete result carries no plan at all (invariant 9 of the contract, version 2).
+    assert build_plan(knowledge, _result(triage, knowledge, "v14_incomplete")) is None
     assert "sports physiotherapist should lead" in notes("v11_failed_self_care")
 
 
