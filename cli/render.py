@@ -14,10 +14,10 @@ from typing import Any
 
 from itb_triage.engine.contract import NOT_A_MEDICAL_DEVICE
 from itb_triage.engine.knowledge import Knowledge
+from itb_triage.engine.knowledge_text import drop_dangling_references, near_duplicates, number_source_keys
 from itb_triage.engine.labels import Labels, in_sentence
 from itb_triage.engine.result import Result
 from itb_triage.engine.summary import Item, Summary, summarise
-from itb_triage.engine.wording import drop_dangling_references, near_duplicates, number_source_keys
 
 SUMMARY_LINES = 30  # the card fits one screen: at most this many lines
 

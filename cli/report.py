@@ -25,12 +25,12 @@ from itb_triage.engine.critical import range_text
 from itb_triage.engine.explain import Explanation, Node, explain
 from itb_triage.engine.facts import Fact
 from itb_triage.engine.knowledge import Knowledge
+from itb_triage.engine.knowledge_text import drop_dangling_references, near_duplicates, number_source_keys
 from itb_triage.engine.labels import Labels, in_sentence
 from itb_triage.engine.plan import Plan, build_plan
 from itb_triage.engine.result import Result
 from itb_triage.engine.session import Triage
 from itb_triage.engine.summary import Summary, summarise
-from itb_triage.engine.wording import drop_dangling_references, near_duplicates, number_source_keys
 
 from .reasoning import Citations, status_words
 from .report_writers import SUFFIXES, HtmlWriter, Item, MarkdownWriter, Span, Writer, plain

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from itb_triage.cli.main import cli
 from itb_triage.engine import Knowledge
-from itb_triage.engine.wording import drop_dangling_references, near_duplicates, number_source_keys
+from itb_triage.engine.knowledge_text import drop_dangling_references, near_duplicates, number_source_keys
 
 from .conftest import DATA, VIGNETTES, vignette
 
