@@ -20,176 +20,30 @@ written in input order with only a few chunks in flight.
 from __future__ import annotations
 
 import contextlib
-import itertools
-import json
 import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from .batch_cases import CHUNK, Done, Item, assess_chunk, case_files, chunks, read_folder, read_lines
 from .common import fail
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from itb_triage.engine import Knowledge, Triage
+    from itb_triage.engine import Knowledge
 
-CASE_SUFFIXES = (".json", ".yaml", ".yml")
-# Cases per task sent to a worker: big enough that sending them costs little, small
-# enough that the output keeps flowing and memory stays small.
-CHUNK = 64
 # Chunks in flight per worker: enough to keep every worker busy while the parent writes.
 IN_FLIGHT = 4
 
 
-@dataclass(frozen=True)
-class Item:
-    """One case to assess: its label in the output, its name in messages, and its bytes.
-
-    `problem` is set instead of `data` when the case could not even be read.
-    """
-
-    key: str  # "line" or "file"
-    label: int | str
-    where: str
-    data: bytes | None
-    problem: str | None = None
-    size: int = 1  # progress units (bytes of a JSONL line, or one file)
-
-
-@dataclass(frozen=True)
-class Done:
-    """The output of a chunk (JSON lines, ASCII), how many cases it held and how many failed."""
-
-    data: bytes
-    cases: int
-    failed: int
-    size: int
-
-
 def _stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
-
-
-# --- reading ------------------------------------------------------------------------
-
-
-def _lines(stream: IO[bytes], name: str, first: int = 1) -> Iterator[Item]:
-    """One item per non-blank line of a JSONL stream, numbered from `first`.
-
-    A line is read with a bound: one longer than a case file may be becomes an error
-    record, and the rest of it is skipped piece by piece, so memory stays small
-    whatever the input holds.
-    """
-    from itb_triage.engine import MAX_CASE_BYTES
-
-    number = first - 1
-    while line := stream.readline(MAX_CASE_BYTES + 1):
-        number += 1
-        where = f"{name}:{number}"
-        if len(line) > MAX_CASE_BYTES and not line.endswith(b"\n"):
-            size = len(line) + _skip_line(stream)
-            yield Item("line", number, where, None, _too_large(where, "a line of"), size=size)
-        elif line.strip():
-            yield Item("line", number, where, line.rstrip(b"\r\n"), size=len(line))
-
-
-def _skip_line(stream: IO[bytes]) -> int:
-    """Read past the end of the current line; the number of bytes skipped."""
-    skipped = 0
-    while piece := stream.readline(1 << 16):
-        skipped += len(piece)
-        if piece.endswith(b"\n"):
-            break
-    return skipped
-
-
-def _too_large(where: str, what: str) -> str:
-    from itb_triage.engine import MAX_CASE_BYTES, CaseError
-
-    return CaseError(where, "", f"{what} more than {MAX_CASE_BYTES:,} bytes",
-                     f"a case of at most {MAX_CASE_BYTES:,} bytes").one_line()
-
-
-def _case_files(folder: Path) -> list[str]:
-    """The names of a folder's case files, in name order."""
-    return sorted(e.name for e in os.scandir(folder) if e.name.endswith(CASE_SUFFIXES) and not e.is_dir())
-
-
-def _folder(folder: Path, names: list[str], at: Path | None = None) -> Iterator[Item]:
-    """One item per case file of a folder, each read with the case size bound (from `at`,
-    when given, but named in `folder`)."""
-    from itb_triage.engine import MAX_CASE_BYTES, ReadError, read_bounded
-
-    for name in names:
-        path = folder / name
-        try:
-            yield Item("file", name, str(path), read_bounded((at or folder) / name, MAX_CASE_BYTES))
-        except ReadError as exc:
-            problem = (_too_large(str(path), "a file of") if exc.too_large
-                       else f"{path}: cannot read the case file: {exc.reason}")
-            yield Item("file", name, str(path), None, problem)
-
-
-def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
-# --- assessing ----------------------------------------------------------------------
-
-
-def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
-    """The output lines of a chunk of cases (each a result or an error record).
-
-    The chunk's readable cases are assessed together (`Triage.result_lines`, or
-    `assess_many` for the critical answers): they share durable_rules sessions, and get
-    the results `assess` gives each alone.
-    """
-    from itb_triage.engine import CaseError, EngineError, compact_json
-
-    from .exit_codes import classify
-
-    problems: list[str | None] = []  # None: the case was read, and is in `cases`
-    cases = []
-    for item in chunk:
-        problem = item.problem
-        if problem is None:
-            try:
-                cases.append(triage.read_case(item.data or b"", item.where))
-            except CaseError as exc:
-                problem = classify(exc)[1]
-            except Exception as exc:  # one odd case must not stop the other 99,999
-                # A reader bug (assess shows a traceback for it): this case's record says so.
-                problem = f"{item.where}: cannot read the case file: {type(exc).__name__}: {exc}"
-        problems.append(problem)
-    if critical:
-        results = iter([r if isinstance(r, EngineError) else compact_json(r)
-                        for r in triage.assess_many(cases, critical=True)])
-    else:
-        results = iter(triage.result_lines(cases))
-    lines: list[str] = []
-    failed = 0
-    for item, problem in zip(chunk, problems, strict=True):
-        head = f'{{"{item.key}":{json.dumps(item.label)},'
-        if problem is None:
-            result = next(results)
-            if not isinstance(result, EngineError):
-                lines.append(f'{head}"result":{result}}}\n')
-                continue
-            problem = classify(result)[1]
-        failed += 1
-        lines.append(f'{head}"error":{json.dumps(problem)}}}\n')
-    # Every line is ASCII JSON (other characters are \u escapes, lone surrogates from
-    # file names that are not UTF-8 included): valid UTF-8 whatever the input.
-    return Done("".join(lines).encode("ascii"), len(chunk), failed, sum(item.size for item in chunk))
 
 
 # Each worker process compiles the rules once, when it starts.
@@ -207,15 +61,15 @@ def _worker_start(knowledge: Knowledge) -> None:
 
 
 def _worker_chunk(chunk: list[Item], critical: bool) -> Done:
-    return _assess_chunk(_WORKER["triage"], chunk, critical)
+    return assess_chunk(_WORKER["triage"], chunk, critical)
 
 
 def _in_process(items: Iterable[Item], critical: bool) -> Iterator[Done]:
     from .common import triage as load_triage
 
     triage = load_triage()
-    for chunk in _chunks(items, CHUNK):
-        yield _assess_chunk(triage, chunk, critical)
+    for chunk in chunks(items, CHUNK):
+        yield assess_chunk(triage, chunk, critical)
 
 
 def _in_workers(items: Iterable[Item], critical: bool, jobs: int) -> Iterator[Done]:
@@ -237,7 +91,7 @@ def _in_workers(items: Iterable[Item], critical: bool, jobs: int) -> Iterator[Do
                                initializer=_worker_start, initargs=(knowledge,))
     pending: deque[Future[Done]] = deque()
     try:
-        for chunk in _chunks(items, CHUNK):
+        for chunk in chunks(items, CHUNK):
             pending.append(pool.submit(_worker_chunk, chunk, critical))
             if len(pending) >= jobs * IN_FLIGHT:
                 yield pending.popleft().result()
@@ -258,17 +112,17 @@ def _in_workers(items: Iterable[Item], critical: bool, jobs: int) -> Iterator[Do
 def _open_input(source: str, stack: contextlib.ExitStack) -> tuple[Iterator[Item], int | None]:
     """The items of IN, and the total progress units when they are known."""
     if source == "-":
-        return _lines(sys.stdin.buffer, "<stdin>"), None
+        return read_lines(sys.stdin.buffer, "<stdin>"), None
     path = Path(source)
     try:
         if path.is_dir():
-            names = _case_files(path)
-            return _folder(path, names), len(names)
+            names = case_files(path)
+            return read_folder(path, names), len(names)
         stream = stack.enter_context(path.open("rb"))
         size = os.fstat(stream.fileno()).st_size
     except OSError as exc:
         fail(f"{source}: cannot read the input: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
-    return _lines(stream, source), size or None
+    return read_lines(stream, source), size or None
 
 
 def _same_file(source: str, target: str) -> bool:

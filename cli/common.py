@@ -104,6 +104,13 @@ def width() -> int:
     return 80
 
 
+def shell_word(path: str) -> str:
+    """A path as the runner would type it again in a shell."""
+    import shlex
+
+    return shlex.quote(printable(path))
+
+
 def plural(count: int, noun: str) -> str:
     """"1 answer", "2 answers"."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

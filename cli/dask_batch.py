@@ -5,7 +5,7 @@ into partitions of whole cases: byte ranges of a JSONL file (found by one pass o
 it here, so each partition knows the number of its first line), or runs of file names
 of a folder; stdin is read here and its lines travel with the partitions. A
 `dask.bag` over those partitions is mapped (`map_partitions`) to the batch pipeline
-itself (`batch._assess_chunk`), so a bad line becomes the same error record. Each
+itself (`batch_cases.assess_chunk`), so a bad line becomes the same error record. Each
 worker process builds the engine once, on its first partition, and checks that it has
 the knowledge version this side has. Partitions are computed a few per worker at a
 time and written in input order as they come back, so neither side holds the whole
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batch import CHUNK, Done, Item, _assess_chunk, _case_files, _chunks, _folder, _lines
+from .batch_cases import CHUNK, Done, Item, assess_chunk, case_files, chunks, read_folder, read_lines
 from .common import fail
 from .exit_codes import ExitStatus
 
@@ -70,12 +70,12 @@ def _file_parts(source: str, path: Path, per_part: int) -> Iterator[Part]:
 def _parts(source: str, items: Iterator[Item], workers: int) -> Iterator[Part]:
     """The partitions of IN (`items` is only read for stdin)."""
     if source == "-":
-        for chunk in _chunks(items, PARTITION_MIN):
+        for chunk in chunks(items, PARTITION_MIN):
             yield Part(source, items=tuple(chunk))
         return
     path = Path(source)
     if path.is_dir():
-        names = _case_files(path)
+        names = case_files(path)
         per_part = _per_part(len(names), workers)
         for start in range(0, len(names), per_part):
             yield Part(source, str(path.resolve()), names=tuple(names[start:start + per_part]))
@@ -116,11 +116,11 @@ def _part_items(part: Part) -> Iterator[Item]:
         return iter(part.items)
     assert part.path is not None
     if part.names:
-        return _folder(Path(part.source), list(part.names), at=Path(part.path))
+        return read_folder(Path(part.source), list(part.names), at=Path(part.path))
     with open(part.path, "rb") as stream:
         stream.seek(part.start)
         data = stream.read(part.end - part.start)
-    return _lines(io.BytesIO(data), part.source, part.first_line)
+    return read_lines(io.BytesIO(data), part.source, part.first_line)
 
 
 def assess_partition(parts: list[Part], version: str, critical: bool) -> list[Done]:
@@ -128,7 +128,7 @@ def assess_partition(parts: list[Part], version: str, critical: bool) -> list[Do
     triage = _engine(version)
     out: list[Done] = []
     for part in parts:
-        done = [_assess_chunk(triage, chunk, critical) for chunk in _chunks(_part_items(part), CHUNK)]
+        done = [assess_chunk(triage, chunk, critical) for chunk in chunks(_part_items(part), CHUNK)]
         out.append(Done(b"".join(d.data for d in done), sum(d.cases for d in done),
                         sum(d.failed for d in done), sum(d.size for d in done)))
     return out

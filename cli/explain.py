@@ -195,8 +195,10 @@ class TreePrinter:
 
 
 def _references(out: Lines, refs: Citations) -> None:
-    out.heading("References")
-    for entry in refs.entries():
+    entries = refs.entries()
+    if entries:  # a why-not that cites nothing has no references to list
+        out.heading("References")
+    for entry in entries:
         label = f"[{entry['number']}]"
         out.add(f"{entry['reference']}{status_words(entry['status'])}", f"{label:>5} ", " " * 6)
     out.blank()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from .common import fail, plural, read_input, triage
+from .common import fail, plural, read_input, shell_word, triage
 from .completion import complete_session_ids
 from .exit_codes import ExitStatus
 
@@ -325,15 +325,14 @@ def _interview(session: _Session, engine: Triage, resume: str | None, save_case:
 
 def _interview_until_done(session: _Session, interview_: Interview, case_id: str, engine: Triage) -> None:
     """Ask; after urgent advice at a terminal, offer to go on for a fuller record."""
-    from .render import question_texts, render_text
+    from .render import render_card
 
     while True:
         _run(session)
         urgent = interview_.urgent_disposition()
         if urgent is None or interview_.state.full_record or not sys.stdin.isatty():
             break
-        click.echo(render_text(interview_.result(case_id), WIDTH, question_texts(engine.knowledge.questions)),
-                   err=True, nl=False)
+        click.echo(render_card(interview_.result(case_id), engine.knowledge, WIDTH), err=True, nl=False)
         try:
             more = click.confirm("Continue answering for a fuller record (the advice above stands)?",
                                  default=False, err=True)
@@ -347,7 +346,7 @@ def _interview_until_done(session: _Session, interview_: Interview, case_id: str
 def _finish(session: _Session, interview_: Interview, case_id: str, engine: Triage, fmt: str) -> None:
     """Print the result, then mark the session finished and write the case file if asked:
     both only once the result has been shown."""
-    from .render import question_texts, render_json, render_text
+    from .render import render_card, render_json
 
     case = interview_.case(case_id)
     if fmt == "json":
@@ -359,7 +358,13 @@ def _finish(session: _Session, interview_: Interview, case_id: str, engine: Tria
         click.echo(build_report(engine, case, "markdown"), nl=False)
     else:
         _say()
-        click.echo(render_text(engine.assess(case), WIDTH, question_texts(engine.knowledge.questions)), nl=False)
+        save_case = session.record.save_case
+        if save_case is not None:
+            more = f"Reasons, evidence and sources: itb-triage assess --detail {shell_word(str(save_case))}"
+        else:
+            more = ("Reasons, evidence and sources: save your answers with --save-case FILE, "
+                    "then run itb-triage assess --detail FILE")
+        click.echo(render_card(engine.assess(case), engine.knowledge, WIDTH, more), nl=False)
     session.record.finished = True
     session.save()
     if session.record.save_case is not None:

@@ -17,7 +17,7 @@ import click
 
 from itb_triage import __version__
 
-from .common import fail, read_input, report, triage, width
+from .common import fail, read_input, report, shell_word, triage, width
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
@@ -108,29 +108,37 @@ def cli() -> None:
 @click.argument("case", metavar="CASE")
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for reading, markdown for a report, json for programs (the contract).")
-def assess(case: str, fmt: str) -> None:
+@click.option("--detail", is_flag=True,
+              help="With text: the full result (reasons, evidence, sources) instead of the one-screen summary.")
+def assess(case: str, fmt: str, detail: bool) -> None:
     """Assess one case file (JSON or YAML; `-` reads stdin), or a FHIR QuestionnaireResponse.
+
+    The text is a one-screen summary: where to go and how soon, the likely cause,
+    what to do this week, what to avoid and when to get help sooner; --detail gives
+    the reasons, the evidence and the sources.
 
     Exit status 0 on success, 2 for a bad case file, 3 for invalid knowledge,
     4 for an engine failure.
     """
     from .fhir import read_case
-    from .render import question_texts, render_json, render_text
+    from .render import render_card, render_json, render_text
 
     data, where = read_input(case)
     engine = triage()
     checked = read_case(engine, data, where)  # a case file or a QuestionnaireResponse
     # The JSON and the Markdown report carry the critical answers (tens of ms per case).
     result = engine.assess(checked, critical=fmt in ("json", "markdown"))
-    questions = question_texts(engine.knowledge.questions)
     if fmt == "json":
         click.echo(render_json(result), nl=False)
     elif fmt == "markdown":
         from .report import build_report
 
         click.echo(build_report(engine, checked, "markdown", result), nl=False)
+    elif detail:
+        click.echo(render_text(result, width(), engine.knowledge), nl=False)
     else:
-        click.echo(render_text(result, width(), questions), nl=False)
+        more = f"Reasons, evidence and sources: itb-triage assess --detail {shell_word(case)}"
+        click.echo(render_card(result, engine.knowledge, width(), more), nl=False)
 
 
 @cli.group()

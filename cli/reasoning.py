@@ -1,7 +1,7 @@
 """Wording shared by `explain` and `report`: citation numbers and labels for facts and patterns.
 
-Citations keep the result's numbers (the same as `assess` prints); sources that only a
-why-not rule or the plan cites are numbered after them, in order of first use.
+Each text numbers its sources in order of first use, so its reference list reads 1, 2,
+3 with no gaps, whatever subset of the result's sources it cites.
 """
 
 from __future__ import annotations
@@ -24,29 +24,23 @@ FACT_WORDS = {
 
 
 class Citations:
-    """Numbers citations: the result's first, then any others as they are first used."""
+    """Numbers citations in order of first use."""
 
-    def __init__(self, knowledge: Knowledge, result: Result) -> None:
+    def __init__(self, knowledge: Knowledge, result: Result | None = None) -> None:
         self.knowledge = knowledge
-        self._numbers: dict[str, int] = {c["id"]: c["number"] for c in result.citations}
-        self._used: set[str] = set()
+        self._numbers: dict[str, int] = {}
 
     def number(self, citation: str) -> int:
-        if citation not in self._numbers:
-            self._numbers[citation] = len(self._numbers) + 1
-        self._used.add(citation)
-        return self._numbers[citation]
+        return self._numbers.setdefault(citation, len(self._numbers) + 1)
 
     def refs(self, citations: Iterable[str]) -> str:
         """`[3][7]` for these citations, in number order (marking them used)."""
         return "".join(f"[{n}]" for n in sorted({self.number(c) for c in citations}))
 
-    def entries(self, only_used: bool = True) -> list[dict[str, Any]]:
-        """(number, reference, status) for every numbered citation, or only the ones used."""
+    def entries(self) -> list[dict[str, Any]]:
+        """(number, reference, status) of every citation used, in number order."""
         out = []
-        for citation, number in sorted(self._numbers.items(), key=lambda pair: pair[1]):
-            if only_used and citation not in self._used:
-                continue
+        for citation, number in self._numbers.items():
             entry = self.knowledge.citations[citation]
             out.append({"id": citation, "number": number, "reference": entry["reference"],
                         "status": entry["status"]})

@@ -10,31 +10,22 @@ import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Result, Summary, in_sentence, printable
+from itb_triage.engine import (
+    NOT_A_MEDICAL_DEVICE,
+    CardItem,
+    Knowledge,
+    Labels,
+    Result,
+    Summary,
+    drop_dangling_references,
+    in_sentence,
+    near_duplicates,
+    number_source_keys,
+    printable,
+    summarise,
+)
 
 SUMMARY_LINES = 30  # the card fits one screen: at most this many lines
-
-ASSESSMENT_WORDS = {
-    "likely": "likely",
-    "suspected": "suspected, needs ruling out",
-    "possible": "possible",
-    "unlikely": "unlikely",
-}
-URGENCY_WORDS = {"emergency": "emergency", "same_day": "today", "within_days": "within days"}
-GRADE_WORDS = {
-    "systematic_review": "systematic review",
-    "rct": "randomised trial",
-    "observational": "observational studies",
-    "case_series": "case series",
-    "lab": "laboratory or cadaver study",
-    "narrative_review": "expert review",
-    "guideline": "clinical guidance",
-    "coach_opinion": "coach's opinion",
-    "anecdote": "anecdote",
-    "none": "no scientific support",
-}
-
-
 
 def _title(result: Result, width: int) -> str:
     title = f"ITB triage: {printable(result.case_id)}" if result.case_id else "ITB triage"
@@ -44,14 +35,6 @@ def _title(result: Result, width: int) -> str:
 def render_json(result: Result) -> str:
     """The contract's JSON, stable byte for byte for the same answers."""
     return result.to_json_text()
-
-
-def _refs(result: Result, citations: Iterable[str]) -> str:
-    return "".join(f"[{result.citation_number(c)}]" for c in citations)
-
-
-def _question_text(question: str, questions: Mapping[str, str] | None) -> str:
-    return questions.get(question, question) if questions else question
 
 
 class Lines:
@@ -88,119 +71,150 @@ class Lines:
         return "\n".join(line.rstrip() for line in self.lines).rstrip() + "\n"
 
 
-def _shown_numbers(result: Result) -> set[int]:
-    """The reference numbers the text cites (the trace's own sources are left to the JSON)."""
-    groups = [
-        *(f["citations"] for f in result.red_flags),
-        *(r["citations"] for r in result.recommendations),
-        *(p["cite"] for r in result.recommendations for p in r.get("positions", [])),
-        *(a["citations"] for a in result.avoid),
-        *(r.citations for r in result.reasons),
-        *(c["citations"] for c in result.conditions),
-    ]
-    return {result.citation_number(c) for group in groups for c in group}
+class Sources:
+    """Reference numbers in order of first use in one text, so they read 1, 2, 3..."""
+
+    def __init__(self, result: Result) -> None:
+        self._entries = {c["id"]: c for c in result.citations}
+        self.numbers: dict[str, int] = {}
+
+    def number(self, citation: str) -> int:
+        return self.numbers.setdefault(citation, len(self.numbers) + 1)
+
+    def refs(self, citations: Iterable[str]) -> str:
+        """`[1][3]`: numbered on first use, then in number order."""
+        return "".join(f"[{n}]" for n in sorted({self.number(c) for c in citations}))
+
+    def used(self) -> list[tuple[int, Mapping[str, Any]]]:
+        return [(n, self._entries[c]) for c, n in self.numbers.items() if c in self._entries]
 
 
-def render_text(result: Result, width: int = 80, questions: Mapping[str, str] | None = None) -> str:
-    """The runner's view: the disposition first, then what to do, avoid, why, references."""
+def render_text(result: Result, width: int, knowledge: Knowledge) -> str:
+    """The full result (`assess --detail`): where to go first, then what to do and avoid,
+    the reasons and the references, all in plain words (ids stay in the JSON)."""
+    labels = Labels(knowledge)
+    sources = Sources(result)
     out = Lines(width)
+
+    def fix(text: str) -> str:
+        text = drop_dangling_references(text, shown)
+        return number_source_keys(text, knowledge.citations.keys(), sources.number)
+
+    def refs(citations: Iterable[str]) -> str:
+        return sources.refs(citations)
+
+    shown = [*(r["title"] for r in result.recommendations), *(a["title"] for a in result.avoid)]
     title = _title(result, out.width)
     out.lines.append(title)
     out.lines.append("=" * len(title))
     out.blank()
     out.para(result.headline, indent="   ", first=">> ")
     if result.treatment_tier:
-        out.para(f"Treatment: {result.tier_title}.", indent="   ")
+        out.para(f"Treatment: {labels.tier(result.treatment_tier)}.", indent="   ")
 
     if result.red_flags:
         out.heading("Warning signs")
         for flag in result.red_flags:
-            urgency = URGENCY_WORDS.get(flag["urgency"], flag["urgency"])
-            out.para(f"{flag['name']} ({urgency}) {_refs(result, flag['citations'])}", indent="   ", first=" ! ")
+            out.para(f"{labels.red_flag(flag['id'])} ({labels.urgency(flag['urgency'])}) {refs(flag['citations'])}",
+                     indent="   ", first=" ! ")
+        unsure = [q for q in knowledge.screening_questions if result.answers.get(q) == "unsure"]
+        if unsure:
+            out.para("You answered \"Not sure\" to:", indent="   ")
+            for question in unsure:
+                out.para(labels.question(question), indent="     ", first="   ? ")
 
-    if result.unanswered_screening:
+    # Only an incomplete result waits for these: on any other, an answer the interview
+    # did not ask cannot make the advice calmer.
+    if result.unanswered_screening and result.disposition == "incomplete":
         out.heading("Please answer these safety questions")
         for question in result.unanswered_screening:
-            out.para(_question_text(question, questions), indent="   ", first=" ? ")
+            out.para(labels.question(question), indent="   ", first=" ? ")
 
     if result.conditions:
         out.heading("What it looks like")
         for condition in result.conditions:
-            words = ASSESSMENT_WORDS[condition["assessment"]]
-            out.para(f"{condition['name']}: {words} {_refs(result, condition['citations'])}", indent="   ", first=" - ")
+            words = labels.assessment(condition["assessment"])
+            out.para(f"{condition['name']}: {words} {refs(condition['citations'])}", indent="   ", first=" - ")
 
     if result.recommendations:
         out.heading("What to do")
         for number, rec in enumerate(result.recommendations, start=1):
             out.blank()
-            out.para(f"{rec['title']} {_refs(result, rec['citations'])}", indent="    ", first=f"{number:>2}. ")
-            out.para(rec["do"], indent="    ")
+            out.para(f"{rec['title']} {refs(rec['citations'])}", indent="    ", first=f"{number:>2}. ")
+            out.para(fix(rec["do"]), indent="    ")
             if rec.get("dose"):
-                out.para(f"Dose: {rec['dose']}", indent="      ", first="    ")
-            grade = GRADE_WORDS[rec["evidence"]["grade"]]
-            out.para(f"Evidence ({grade}): {rec['evidence']['summary']}", indent="      ", first="    ")
+                out.para(f"Dose: {fix(rec['dose'])}", indent="      ", first="    ")
+            for caution in rec.get("contraindications", []):
+                out.para(f"Not if: {fix(caution)}", indent="      ", first="    ")
+            grade = labels.evidence(rec["evidence"]["grade"])
+            out.para(f"Evidence ({grade}): {fix(rec['evidence']['summary'])}", indent="      ", first="    ")
             for position in rec.get("positions", []):
-                out.para(f"{position['says']} {_refs(result, position['cite'])}", indent="      ", first="    * ")
+                out.para(f"{fix(position['says'])} {refs(position['cite'])}", indent="      ", first="    * ")
 
     if result.avoid:
         out.heading("What to avoid")
         for item in result.avoid:
             out.blank()
-            out.para(f"{item['title']} {_refs(result, item['citations'])}", indent="    ", first=" x  ")
-            out.para(item["why"], indent="    ")
+            out.para(f"{item['title']} {refs(item['citations'])}", indent="    ", first=" x  ")
+            out.para(fix(item["why"]), indent="    ")
             if item.get("instead"):
-                out.para(f"Instead: {item['instead']}", indent="    ")
+                out.para(f"Instead: {fix(item['instead'])}", indent="    ")
 
     if result.reasons:
         out.heading("Why")
-        for reason in result.reasons:
-            out.para(f"{reason.because} {_refs(result, reason.citations)}", indent="   ", first=" - ")
-        out.para("Every step of the reasoning, with its sources, is in the trace: itb-triage assess --format json.",
-                 indent="   ")
+        for group in near_duplicates(result.reasons, lambda r: r.because):
+            cited = [c for reason in group for c in reason.citations]
+            out.para(f"{fix(group[0].because)} {refs(cited)}", indent="   ", first=" - ")
+        out.para("Every step of the reasoning, with its sources: itb-triage explain CASE.", indent="   ")
 
-    out.heading("References")
-    shown = _shown_numbers(result)
-    for citation in result.citations:
-        if citation["number"] not in shown:
-            continue
-        status = "" if citation["status"] == "verified" else f" ({citation['status'].replace('_', ' ')})"
-        label = f"[{citation['number']}]"
-        out.para(f"{citation['reference']}{status}", indent=" " * 6, first=f"{label:>5} ")
+    used = sources.used()
+    if used:
+        out.heading("References")
+        for number, citation in used:
+            status = "" if citation["status"] == "verified" else f" ({citation['status'].replace('_', ' ')})"
+            label = f"[{number}]"
+            out.para(f"{citation['reference']}{status}", indent=" " * 6, first=f"{label:>5} ")
 
     out.blank()
     out.para(NOT_A_MEDICAL_DEVICE)
     return out.text()
 
 
-def question_texts(knowledge_questions: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """question id -> the question as a runner reads it."""
-    return {q: str(entry["text"]) for q, entry in knowledge_questions.items()}
+def render_card(result: Result, knowledge: Knowledge, width: int = 80, more: str = "") -> str:
+    """The summary care card of `result` as terminal text (see render_summary)."""
+    title = f"ITB triage: {printable(result.case_id)}" if result.case_id else "ITB triage"
+    return render_summary(summarise(result, knowledge), width, title, more)
 
 
 def render_summary(summary: Summary, width: int = 80, title: str = "ITB triage", more: str = "") -> str:
     """The care card on one screen: at most SUMMARY_LINES lines at `width` columns.
 
     Where the whole card would not fit, it gives up, in this order: the one-per-line
-    list of things to avoid (they go on one line), things to do beyond three, and the
-    cause (which unanswered safety questions make uncertain anyway). `more` says how
+    list of things to avoid (they go on one line), the safety-net advice in full (its
+    short form stays), things to do beyond three, and the cause (which unanswered
+    safety questions make uncertain anyway), then the things to avoid. `more` says how
     to see the rest.
     """
     shown = len(summary.this_week)
-    compact, cause = False, True
+    compact, short, cause, avoid = False, False, True, True
     while True:
-        text = _summary_text(summary, width, title, more, shown, compact, cause)
-        if text.count("\n") <= SUMMARY_LINES or not cause:
+        text = _summary_text(summary, width, title, more, shown, compact, short, cause, avoid)
+        if text.count("\n") <= SUMMARY_LINES or not avoid:
             return text
         if not compact:
             compact = True
+        elif not short and summary.sooner != summary.sooner_short:
+            short = True
         elif shown > 3:
             shown -= 1
-        else:
+        elif cause:
             cause = False
+        else:
+            avoid = False
 
 
-def _summary_text(summary: Summary, width: int, title: str, more: str, shown: int, compact: bool,
-                  cause: bool) -> str:
+def _summary_text(summary: Summary, width: int, title: str, more: str, shown: int, compact: bool, short: bool,
+                  cause: bool, avoid: bool) -> str:
     out = Lines(width)
     heads = summary.headings
     out.lines.append(title if len(title) <= out.width else title[: out.width - 3] + "...")
@@ -211,20 +225,18 @@ def _summary_text(summary: Summary, width: int, title: str, more: str, shown: in
         out.para(question, indent="   ", first=" ? ")
     if summary.why:
         out.para(f"{heads['why']}: {'; '.join(summary.why)}.", indent="  ")
-    if summary.unsure:
-        out.para(f"{heads['unsure']}:", indent="  ")
-        for question in summary.unsure:
-            out.para(question, indent="    ", first="  ? ")
+    for question in summary.unsure:  # the safety questions answered "not sure"
+        out.para(question, indent="    ", first="  ? ")
     if cause:
         out.blank()
         out.para(summary.cause)
-    items = summary.this_week[:shown]
+    items: tuple[CardItem, ...] = summary.this_week[:shown]
     if items:
         out.heading(heads["this_week"])
         for item in items:
             line = f"{item.label}. {item.detail}" if item.detail else item.label
             out.para(line, indent="   ", first=" - ")
-    if summary.avoid:
+    if summary.avoid and avoid:
         out.blank()
         if compact:
             out.para(f"{heads['avoid'].upper()}: " + "; ".join(in_sentence(i.label) for i in summary.avoid) + ".")
@@ -232,9 +244,10 @@ def _summary_text(summary: Summary, width: int, title: str, more: str, shown: in
             out.lines.append(heads["avoid"].upper())
             for item in summary.avoid:
                 out.para(item.label, indent="   ", first=" x ")
-    if summary.sooner:
+    sooner = summary.sooner_short if short else summary.sooner
+    if sooner:
         out.heading(heads["sooner"])
-        for line in summary.sooner:
+        for line in sooner:
             out.para(line, indent="   ", first=" ! ")
     out.blank()
     if more:

@@ -1,21 +1,21 @@
-"""`itb-triage report CASE -o FILE`: a report a runner can print or send, in Markdown or HTML.
+"""`itb-triage report CASE -o FILE`: a report a runner can print or take to a physio.
 
-One builder walks the content (summary, warning signs, what to do, the six-week plan,
-what to avoid, the reasoning, what would change the result, references, the note) and
-drives a writer; the Markdown and HTML writers only differ in syntax and escaping, so
-both formats say the same thing. `assess --format markdown` prints the Markdown report.
-
-Every piece of text is escaped for its format: a case id may hold `<script>`, and
-Markdown renderers pass raw HTML through.
+The first page is the summary care card (the same card `assess` prints, from
+engine/summary.py), then the runner's answers in words, under a title with their
+label, the date and the knowledge version. Then the advice with its evidence, the
+six-week plan and what to avoid; the reasoning trees, the answers that would change
+the result and what each source says go in an appendix, with the references last.
+One builder drives a writer (report_writers.py), so Markdown and HTML say the same
+thing. `assess --format markdown` prints the Markdown report.
 """
 
 from __future__ import annotations
 
-import html
-import re
+import datetime
+import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import click
 
@@ -23,477 +23,319 @@ from itb_triage.engine import (
     NOT_A_MEDICAL_DEVICE,
     Case,
     Explanation,
+    Fact,
     Knowledge,
+    Labels,
     Node,
     Plan,
     Result,
+    Summary,
     Triage,
     build_plan,
+    drop_dangling_references,
     explain,
-    printable,
+    in_sentence,
+    near_duplicates,
+    number_source_keys,
     range_text,
+    summarise,
 )
 
-from .reasoning import Citations, answer_text, fact_label, status_words
-from .render import ASSESSMENT_WORDS, GRADE_WORDS, URGENCY_WORDS
+from .reasoning import Citations, status_words
+from .report_writers import SUFFIXES, HtmlWriter, Item, MarkdownWriter, Span, Writer, plain
 
-# An inline span: (style, text); style is "" (plain), "b" (bold), "i" (italic), "code", "answer"
-# (one of the case's own answers, highlighted in HTML) or "ref".
-Span = tuple[str, str]
-# A list item: its spans and the items nested under it.
-Item = tuple[list[Span], list["Item"]]
+__all__ = ["SUFFIXES", "build_report", "report_command"]
 
-SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
+DESIGN_CHOICE = "†"  # marks a plan step that is this tool's choice, not a source's
 
 
-class Writer(Protocol):
-    """What the report builder needs from a format."""
-
-    def title(self, text: str, disposition: str) -> None: ...
-    def heading(self, level: int, text: str) -> None: ...
-    def para(self, spans: Sequence[Span], kind: str = "") -> None: ...
-    def items(self, items: Sequence[Item], numbered: bool = False, kind: str = "") -> None: ...
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[Sequence[Span]]]) -> None: ...
-    def open_section(self, cls: str) -> None: ...
-    def close_section(self) -> None: ...
-    def footer(self, spans: Sequence[Span], version: str) -> None: ...
-    def text(self) -> str: ...
-
-
-def plain(text: str) -> Span:
-    return ("", text)
-
-
-# --- Markdown ------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|&#])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-# What GFM renderers turn into links without any markup: `https://x`, `www.x`, e-mail
-# addresses (and so `mailto:`/`xmpp:` ones). Escapes do not stop them: cmark-gfm joins
-# the text around an escape before it looks (measured). Autolinks never form inside a
-# code span, so such text is shown as one; backticks, `|` and `<>` end it (they would
-# end the span or a table cell).
-_LINKISH = re.compile(
-    r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s`|<>]*"
-    r"|[a-z0-9.+_-]+@[a-z0-9_-]+(?:\.[a-z0-9_-]+)+"
-)
-
-
-def md_escape(text: str) -> str:
-    """Escape what Markdown would read as markup, raw HTML or a link; keep the rest as it reads."""
-    text = printable(re.sub(r"\s+", " ", text))  # a case's own text could hold line breaks
-    out, start = [], 0
-    for link in _LINKISH.finditer(text):
-        out.append(_MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text[start:link.start()]))
-        out.append(f"`{link.group()}`")
-        start = link.end()
-    out.append(_MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text[start:]))
-    return "".join(out)
-
-
-def _wrap(marker: str, text: str) -> str:
-    """`**text**` with the span's outer spaces kept outside the markers (CommonMark needs that)."""
-    core = text.strip()
-    if not core:
-        return md_escape(text)
-    lead = " " if text[:1].isspace() else ""
-    trail = " " if text[-1:].isspace() else ""
-    return f"{lead}{marker}{md_escape(core)}{marker}{trail}"
-
-
-class MarkdownWriter:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def _inline(self, spans: Sequence[Span]) -> str:
-        out = []
-        for style, text in spans:
-            if style == "b":
-                out.append(_wrap("**", text))
-            elif style == "i":
-                out.append(_wrap("*", text))
-            elif style in ("code", "answer"):
-                out.append(f"`{text}`" if "`" not in text and text.strip() == text else md_escape(text))
-            elif style == "ref":
-                out.append(text)  # `[3]`: no link definitions exist, so it stays literal
-            else:
-                out.append(md_escape(text))
-        return "".join(out).strip()
-
-    def _block(self, lines: list[str]) -> None:
-        if self.lines and self.lines[-1] != "":
-            self.lines.append("")
-        self.lines.extend(lines)
-        self.lines.append("")
-
-    def title(self, text: str, disposition: str) -> None:
-        self._block([f"# {md_escape(text)}"])
-
-    def heading(self, level: int, text: str) -> None:
-        self._block([f"{'#' * level} {md_escape(text)}"])
-
-    def para(self, spans: Sequence[Span], kind: str = "") -> None:
-        text = self._inline(spans)
-        self._block([f"> {text}" if kind == "note" else text])
-
-    def items(self, items: Sequence[Item], numbered: bool = False, kind: str = "") -> None:
-        lines: list[str] = []
-
-        def emit(entries: Sequence[Item], depth: int, number: bool) -> None:
-            for index, (spans, children) in enumerate(entries, start=1):
-                marker = f"{index}. " if number else "- "
-                lines.append(" " * depth + marker + self._inline(spans))
-                emit(children, depth + len(marker), False)
-
-        emit(items, 0, numbered)
-        self._block(lines)
-
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[Sequence[Span]]]) -> None:
-        lines = ["| " + " | ".join(md_escape(h) for h in header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(self._inline(cell) for cell in row) + " |" for row in rows]
-        self._block(lines)
-
-    def open_section(self, cls: str) -> None:
-        return None  # Markdown has no sections; headings carry the structure
-
-    def close_section(self) -> None:
-        return None
-
-    def footer(self, spans: Sequence[Span], version: str) -> None:
-        self._block(["---"])
-        self._block([f"*{self._inline(spans)}*"])
-        self._block([f"<sub>knowledge {md_escape(version)}</sub>"])
-
-    def text(self) -> str:
-        return "\n".join(self.lines).rstrip() + "\n"
-
-
-# --- HTML ------------------------------------------------------------------------------------
-
-STYLE = """
-:root { --ink: #1d2430; --muted: #5a6472; --line: #d5dae1; --accent: #2f5d8a; }
-* { box-sizing: border-box; }
-body { margin: 0; color: var(--ink); background: #fff;
-  font: 16px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 52rem; margin: 0 auto; padding: 2rem 1.5rem 3rem; }
-h1 { font-size: 1.7rem; margin: 0 0 1rem; overflow-wrap: anywhere; }
-h2 { font-size: 1.3rem; margin: 2.2rem 0 .6rem; padding-bottom: .25rem; border-bottom: 2px solid var(--line); }
-h3 { font-size: 1.08rem; margin: 1.5rem 0 .4rem; }
-h4 { font-size: 1rem; margin: 1.2rem 0 .3rem; }
-p { margin: .45rem 0; }
-ul, ol { margin: .4rem 0 .8rem; padding-left: 1.5rem; }
-li { margin: .25rem 0; }
-code { font: .88em/1.3 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
-  background: #f1f3f6; padding: 0 .25em; border-radius: 3px; overflow-wrap: anywhere; }
-code.answer { background: #fff3c4; border: 1px solid #e8d48a; }
-td code { white-space: nowrap; overflow-wrap: normal; }
-.ref { color: var(--accent); font-size: .85em; white-space: nowrap; }
-.headline { font-size: 1.15rem; font-weight: 600; margin: 0 0 1rem; padding: .8rem 1rem;
-  border: 2px solid var(--accent); border-left-width: .6rem; border-radius: 4px; }
-.headline.emergency, .headline.same_day { border-color: #b3261e; }
-.headline.within_days, .headline.incomplete { border-color: #b86e00; }
-.headline.routine { border-color: #2f5d8a; }
-.headline.self_care { border-color: #2e7d32; }
-.note { color: var(--muted); border-left: 3px solid var(--line); padding-left: .8rem; }
-.device { color: var(--muted); font-size: .9rem; margin: -.4rem 0 1rem; }
-.advice > li { margin-bottom: .9rem; }
-.advice > li > ul { color: #2b3340; }
-.week { border: 1px solid var(--line); border-radius: 6px; padding: .2rem 1rem .6rem; margin: .8rem 0;
-  break-inside: avoid; page-break-inside: avoid; }
-.week h3 { margin-top: .7rem; }
-.tree, .tree ul { list-style: none; padding-left: 1.1rem; margin: .2rem 0; }
-.tree { padding-left: 0; font-size: .93rem; }
-.tree ul { border-left: 1px solid var(--line); }
-.tree li { margin: .15rem 0; }
-table { border-collapse: collapse; width: 100%; font-size: .93rem; margin: .6rem 0 1rem; }
-th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f1f3f6; }
-footer { margin-top: 2.5rem; padding-top: 1rem; border-top: 2px solid var(--line); color: var(--muted); }
-.refs li { overflow-wrap: anywhere; }
-@page { margin: 16mm 15mm; }
-@media print {
-  body { font-size: 11pt; }
-  main { max-width: none; padding: 0; }
-  h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
-  /* Only small blocks stay whole: a long advice item or tree may run across pages. */
-  tr, .refs li, .headline { break-inside: avoid; page-break-inside: avoid; }
-  .ref { color: inherit; }
-  code, th { background: none; }
-  code.answer { border-width: 1px; }
-}
-"""
-
-
-def h(text: str) -> str:
-    return html.escape(printable(text), quote=True)
-
-
-class HtmlWriter:
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.page_title = "ITB triage"
-        self.disposition = ""
-
-    def _inline(self, spans: Sequence[Span]) -> str:
-        out = []
-        for style, text in spans:
-            if style == "b":
-                out.append(f"<strong>{h(text)}</strong>")
-            elif style == "i":
-                out.append(f"<em>{h(text)}</em>")
-            elif style == "code":
-                out.append(f"<code>{h(text)}</code>")
-            elif style == "answer":
-                out.append(f'<code class="answer">{h(text)}</code>')
-            elif style == "ref":
-                out.append(f'<span class="ref">{h(text)}</span>')
-            else:
-                out.append(h(text))
-        return "".join(out).strip()
-
-    def title(self, text: str, disposition: str) -> None:
-        self.page_title = text
-        self.disposition = disposition
-        self.parts.append(f"<h1>{h(text)}</h1>")
-
-    def heading(self, level: int, text: str) -> None:
-        self.parts.append(f"<h{level}>{h(text)}</h{level}>")
-
-    def para(self, spans: Sequence[Span], kind: str = "") -> None:
-        if kind == "headline":
-            self.parts.append(f'<p class="headline {h(self.disposition)}">{self._inline(spans)}</p>')
-        else:
-            cls = f' class="{h(kind)}"' if kind else ""
-            self.parts.append(f"<p{cls}>{self._inline(spans)}</p>")
-
-    def items(self, items: Sequence[Item], numbered: bool = False, kind: str = "") -> None:
-        def emit(entries: Sequence[Item], tag: str, cls: str) -> str:
-            inner = "".join(
-                f"<li>{self._inline(spans)}{emit(children, 'ul', '') if children else ''}</li>"
-                for spans, children in entries
-            )
-            attribute = f' class="{h(cls)}"' if cls else ""
-            return f"<{tag}{attribute}>{inner}</{tag}>"
-
-        self.parts.append(emit(items, "ol" if numbered else "ul", kind))
-
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[Sequence[Span]]]) -> None:
-        head = "".join(f"<th>{h(c)}</th>" for c in header)
-        body = "".join("<tr>" + "".join(f"<td>{self._inline(c)}</td>" for c in row) + "</tr>" for row in rows)
-        self.parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-
-    def open_section(self, cls: str) -> None:
-        self.parts.append(f'<section class="{h(cls)}">')
-
-    def close_section(self) -> None:
-        self.parts.append("</section>")
-
-    def footer(self, spans: Sequence[Span], version: str) -> None:
-        self.parts.append(f"<footer><p><strong>{self._inline(spans)}</strong></p>"
-                          f"<p>knowledge {h(version)}</p></footer>")
-
-    def text(self) -> str:
-        return (
-            "<!DOCTYPE html>\n"
-            '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{h(self.page_title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
-            + "\n".join(self.parts)
-            + "\n</main>\n</body>\n</html>\n"
-        )
-
-
-# --- the content ---------------------------------------------------------------------------------
+def report_date() -> datetime.date:
+    """Today, or the day of SOURCE_DATE_EPOCH when set (reproducible reports and golden files)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC).date()
+    return datetime.date.today()
 
 
 class ReportBuilder:
     """Walks one result's content and drives a writer."""
 
-    def __init__(self, knowledge: Knowledge, result: Result, explanation: Explanation, plan: Plan | None) -> None:
+    def __init__(self, knowledge: Knowledge, result: Result, explanation: Explanation, plan: Plan | None,
+                 date: datetime.date | None = None) -> None:
         self.knowledge = knowledge
         self.result = result
         self.explanation = explanation
         self.plan = plan
+        self.date = date or report_date()
         self.refs = Citations(knowledge, result)
-        self.questions = knowledge.questions
+        self.labels = Labels(knowledge)
+        self.summary: Summary = summarise(result, knowledge)
+        self._shown = [*(r["title"] for r in result.recommendations), *(a["title"] for a in result.avoid)]
 
     def ref(self, citations: Sequence[str]) -> list[Span]:
         text = self.refs.refs(citations)
         return [plain(" "), ("ref", text)] if text else []
 
+    def fix(self, text: str) -> str:
+        """Knowledge text for this result: no dangling cross-references, numbers for source keys."""
+        text = drop_dangling_references(text, self._shown)
+        return number_source_keys(text, self.knowledge.citations.keys(), self.refs.number)
+
     def build(self, w: Writer) -> str:
         r = self.result
-        w.title(f"ITB triage: {r.case_id}" if r.case_id else "ITB triage", r.disposition)
-        w.para([("b", r.headline)], "headline")
-        w.para([plain(NOT_A_MEDICAL_DEVICE)], "device")
-        self._summary(w)
+        title = f"ITB triage report: {r.case_id}" if r.case_id else "ITB triage report"
+        w.title(title, r.disposition)
+        w.para([plain(f"{self.date.day} {self.date:%B %Y} · knowledge {r.knowledge_version} · "
+                      f"{NOT_A_MEDICAL_DEVICE}")], "meta")
+        self._card(w)
+        self._answers(w)
         self._warning_signs(w)
         self._todo(w)
         self._plan(w)
         self._avoid(w)
+        w.open_section("appendix")
+        w.heading(2, "Appendix: how the result was reached")
+        self._why(w)
         self._reasoning(w)
+        self._critical(w)
+        self._sources_say(w)
+        w.close_section()
         self._references(w)
         w.footer([plain(NOT_A_MEDICAL_DEVICE)], r.knowledge_version)
         return w.text()
 
-    def _summary(self, w: Writer) -> None:
-        r = self.result
-        w.heading(2, "Summary")
-        entries: list[Item] = [
-            ([("b", "Where to go: "), plain(self.knowledge.dispositions[r.disposition]["meaning"])], []),
-            ([("b", "Treatment: "), plain(r.tier_title or "none until a clinician has seen you.")], []),
-        ]
-        if r.conditions:
-            entries.append(([("b", "What it looks like:")], [
-                ([plain(f"{c['name']}: {ASSESSMENT_WORDS[c['assessment']]}"), *self.ref(c["citations"])], [])
-                for c in r.conditions
-            ]))
-        w.items(entries)
-        if r.unanswered_screening:
-            w.heading(3, "Please answer these safety questions")
-            w.items([([plain(str(self.questions[q]["text"]))], []) for q in r.unanswered_screening])
+    # --- the first page ----------------------------------------------------------------
+
+    def _card(self, w: Writer) -> None:
+        s = self.summary
+        heads = s.headings
+        w.open_section(f"card {s.card} {self.result.disposition}")
+        w.heading(2, s.urgency)
+        w.para([("b", s.where)])
+        if s.questions:
+            w.items([([plain(q)], []) for q in s.questions])
+        if s.why:
+            w.para([("b", f"{heads['why']}: "), plain("; ".join(s.why) + ".")])
+        if s.unsure:
+            w.para([("b", f"{heads['unsure']}:")])
+            w.items([([plain(q)], []) for q in s.unsure])
+        w.para([plain(s.cause)])
+        if s.this_week:
+            w.heading(3, heads["this_week"])
+            w.items([([("b", i.label + (". " if i.detail else "")), plain(i.detail or "")], []) for i in s.this_week])
+        if s.avoid:
+            w.heading(3, heads["avoid"])
+            w.items([([plain(i.label)], []) for i in s.avoid])
+        if s.sooner:
+            w.heading(3, heads["sooner"])
+            w.items([([plain(line)], []) for line in s.sooner])
+        w.close_section()
+
+    def _answers(self, w: Writer) -> None:
+        answers = self.result.answers
+        w.heading(2, "Your answers")
+        rows = [[[plain(self.labels.question(q))], [plain(self.labels.answer(q, answers[q]))]]
+                for q in self.knowledge.questions if q in answers]
+        if rows:
+            w.table(["Question", "Your answer"], rows, kind="answers")
+        else:
+            w.para([plain("No answers were given.")])
+
+    # --- the advice ------------------------------------------------------------------
 
     def _warning_signs(self, w: Writer) -> None:
         r = self.result
-        w.heading(2, "Warning signs")
         if not r.red_flags:
-            text = "None of the warning signs you were asked about."
-            if r.unanswered_screening:
-                text = "None so far, but some safety questions are unanswered (see the summary)."
-            w.para([plain(text)])
             return
+        w.heading(2, "Warning signs")
         w.items([
-            ([("b", f["name"]), plain(f" ({URGENCY_WORDS.get(f['urgency'], f['urgency'])})"),
+            ([("b", self.labels.red_flag(f["id"])), plain(f" ({self.labels.urgency(f['urgency'])})"),
               *self.ref(f["citations"])], [])
             for f in r.red_flags
         ])
 
     def _todo(self, w: Writer) -> None:
         r = self.result
+        if not r.recommendations:
+            return
         w.heading(2, "What to do")
         entries: list[Item] = []
+        net = self.knowledge.presentation["safety_net"]
         for rec in r.recommendations:
-            children: list[Item] = [([plain(rec["do"])], [])]
+            # The safety-net advice is on the first page already, in full.
+            on_card = rec["id"] == net and bool(self.summary.sooner)
+            children: list[Item] = [([("i", f"On the first page, under “{self.summary.headings['sooner']}”.")]
+                                     if on_card else [plain(self.fix(rec["do"]))], [])]
             if rec.get("dose"):
-                children.append(([("b", "Dose: "), plain(rec["dose"])], []))
-            grade = GRADE_WORDS[rec["evidence"]["grade"]]
-            children.append(([("b", f"Evidence ({grade}): "), plain(rec["evidence"]["summary"])], []))
-            children += [([plain(p["says"]), *self.ref(p["cite"])], []) for p in rec.get("positions", [])]
-            children += [([("b", "Not if: "), plain(c)], []) for c in rec.get("contraindications", [])]
+                children.append(([("b", "Dose: "), plain(self.fix(rec["dose"]))], []))
+            children += [([("b", "Not if: "), plain(self.fix(c))], []) for c in rec.get("contraindications", [])]
+            grade = self.labels.evidence(rec["evidence"]["grade"])
+            children.append(([("b", f"Evidence ({grade}): "), plain(self.fix(rec["evidence"]["summary"]))], []))
             entries.append(([("b", rec["title"]), *self.ref(rec["citations"])], children))
         w.items(entries, numbered=True, kind="advice")
 
     def _plan(self, w: Writer) -> None:
         plan = self.plan
         if plan is None:
-            w.heading(2, "Your six-week plan")
-            w.para([plain("No home plan yet: treatment waits until a clinician has seen you.")], "note")
             return
         w.heading(2, plan.title)
-        w.para([plain(plan.design_note), *self.ref(plan.design_citations)], "note")
+        w.para([plain(self.fix(plan.design_note)), *self.ref(plan.design_citations),
+                plain(f" Steps marked {DESIGN_CHOICE} are this tool's design choice.")], "note")
         for note, citations in plan.notes:
             w.para([("b", note), *self.ref(citations)])
+        w.open_section("weeks")
+        last_week: dict[str, str] = {}
         for week in plan.weeks:
             w.open_section("week")
             w.heading(3, f"Week {week.number}: {week.title}")
-            w.items([
+            # A step the same, word for word, as the week before is named, not repeated.
+            same = [s.component.label for s in week.steps if last_week.get(s.component.id) == s.do]
+            items: list[Item] = [
                 ([("b", f"{s.component.label}: "), plain(s.do),
-                  *([plain(" "), ("i", "(design choice)")] if s.design_choice else [])], [])
-                for s in week.steps
-            ])
+                  *([plain(" "), ("b", DESIGN_CHOICE)] if s.design_choice else [])], [])
+                for s in week.steps if last_week.get(s.component.id) != s.do
+            ]
+            if same:
+                items.append(([("b", ", ".join(same) + ": "), plain("as last week.")], []))
+            w.items(items)
+            last_week = {s.component.id: s.do for s in week.steps}
             w.para([("b", "Check: "), plain(week.check)])
             w.close_section()
-        w.heading(3, "The parts of the plan, their doses and their evidence")
-        w.items([
-            ([("b", c.title), *self.ref(c.citations)], [
-                *([([plain("The coaching article: "), *_quotes(c.quotes)], [])] if c.quotes else []),
-                ([("b", f"Evidence ({GRADE_WORDS[c.grade]}): "), plain(c.evidence)], []),
-            ])
-            for c in plan.components
-        ])
+        w.close_section()
         w.heading(3, "When to get help")
         w.items([([("b", e.when + " "), plain(e.then), *self.ref(e.citations)], []) for e in plan.escalate])
-        if plan.disagreements:
-            w.heading(3, "Where the sources disagree")
-            for d in plan.disagreements:
-                w.heading(4, d.topic)
-                w.items([([plain(p.says), *self.ref(p.citations)], []) for p in d.positions])
-                w.para([("b", "This plan: "), plain(d.this_plan)])
 
     def _avoid(self, w: Writer) -> None:
+        if not self.result.avoid:
+            return
         w.heading(2, "What to avoid")
         entries: list[Item] = []
         for item in self.result.avoid:
-            children: list[Item] = [([plain(item["why"])], [])]
+            children: list[Item] = [([plain(self.fix(item["why"]))], [])]
             if item.get("instead"):
-                children.append(([("b", "Instead: "), plain(item["instead"])], []))
+                children.append(([("b", "Instead: "), plain(self.fix(item["instead"]))], []))
             entries.append(([("b", item["title"]), *self.ref(item["citations"])], children))
-        w.items(entries, kind="advice")
+        w.items(entries, kind="advice keep")
+
+    def _why(self, w: Writer) -> None:
+        groups = near_duplicates(self.result.reasons, lambda reason: reason.because)
+        if not groups:
+            return
+        w.heading(3, "Why, in short")
+        w.items([([plain(self.fix(g[0].because)), *self.ref([c for r in g for c in r.citations])], [])
+                 for g in groups])
+
+    # --- the appendix ------------------------------------------------------------------
+
+    def _conclusion_heading(self, kind: str, ident: str | None, title: str, value: str | None) -> str:
+        if kind == "disposition":
+            return f"Where to go: {self.labels.disposition(ident or '')}"
+        if kind == "tier":
+            return f"Treatment: {self.labels.tier(ident) if ident else 'none yet'}"
+        if kind == "withheld":
+            return f"Not recommended here: {title}"
+        if kind == "condition" and ident:
+            return f"{self.labels.condition(ident)}: {self.labels.assessment(value or '')}"
+        return title
 
     def _reasoning(self, w: Writer) -> None:
-        w.heading(2, "The reasoning")
-        w.para([plain("How each conclusion was reached: every rule that fired, its reason and sources, down to "
-                      "your answers. A fact explained once is referred back to.")], "note")
+        w.heading(3, "The reasoning")
+        w.para([plain("How each conclusion was reached: every rule that applied, its reason and sources, down to "
+                      "your answers (highlighted). A conclusion explained once is referred back to.")], "note")
         seen: set[Any] = set()
         for c in self.explanation.conclusions:
-            heading = {
-                "disposition": f"Where to go: {c.id}",
-                "tier": f"Treatment tier: {c.id or 'none'}",
-                "withheld": f"Withheld: {c.title}",
-            }.get(c.kind, f"{c.title}" + (f" ({c.value})" if c.value else ""))
-            w.heading(3, heading)
+            w.heading(4, self._conclusion_heading(c.kind, c.id, c.title, c.value))
             if c.note:
                 w.para([("i", c.note)])
             if c.node is not None:
                 w.items([self._tree(c.node, seen)], kind="tree")
-        self._critical(w)
+
+    def fact_words(self, fact: Fact) -> str:
+        """A fact of the reasoning in words: an answer with its question, a conclusion by its label."""
+        labels = self.labels
+        if fact.kind == "answer":
+            multi = self.knowledge.questions.get(fact.id, {}).get("type") == "multi"
+            words = labels.answer(fact.id, [fact.value] if multi else fact.value)
+            return f"{labels.question(fact.id)} {'Includes: ' if multi else ''}{words}"
+        if fact.kind == "unanswered":
+            return f"Not yet answered: {labels.question(fact.id)}"
+        if fact.kind == "condition":
+            return f"{labels.condition(fact.id)}: {labels.assessment(str(fact.value))}"
+        if fact.kind == "finding":
+            return in_sentence(labels.of(fact.kind, fact.id)).capitalize()
+        label = labels.of(fact.kind, fact.id)
+        return {"recommend": f"Advice: {label}", "avoid": f"Avoid: {label}",
+                "tier": f"Treatment: {label}", "disposition": f"Where to go: {label}"}.get(fact.kind, label)
 
     def _tree(self, node: Node, seen: set[Any]) -> Item:
-        label = fact_label(node.fact, self.questions)
+        label = self.fact_words(node.fact)
         if node.is_answer:
             return ([("answer", label)], [])
         if node.derivations and node.fact in seen:
-            return ([("code", label), plain(" (explained above)")], [])
+            return ([plain(label), ("i", " (explained above)")], [])
         seen.add(node.fact)
         children: list[Item] = []
-        rules: set[str] = set()
+        reasons: set[str] = set()
         for d in node.derivations:
-            held: list[Item] = [([plain("held: "), ("code", a)], []) for a in d.absent]
-            if d.rule in rules:  # the same rule on other facts: its reason is just above
-                spans: list[Span] = [plain("rule "), ("code", d.rule), plain(" again, from:")]
+            held: list[Item] = [([plain("and not: "), plain(a)], []) for a in d.absent]
+            if d.because in reasons:  # the same reason on other facts: it is just above
+                spans: list[Span] = [("i", "The same reason, from:")]
             else:
-                spans = [plain("rule "), ("code", d.rule), plain(f" ({d.stage}): "), plain(d.because),
-                         *self.ref(d.citations)]
-            rules.add(d.rule)
+                spans = [("i", self.fix(d.because)), *self.ref(d.citations)]
+            reasons.add(d.because)
             children.append((spans, [*held, *(self._tree(p, seen) for p in d.premises)]))
-        return ([("code", label)], children)
+        return ([("b", label)], children)
+
+    def _answer_words(self, question: str, value: Any) -> str:
+        return "unanswered" if value is None else self.labels.answer(question, value)
 
     def _critical(self, w: Writer) -> None:
         critical = self.result.critical_answers or ()
         w.heading(3, "What would change where to go or the treatment")
         if not critical:
-            w.para([plain("No single answer, changed alone, would change where to go or the treatment tier.")])
+            w.para([plain("No single answer, changed alone, would change where to go or the treatment.")])
             return
-        w.para([plain("Each of these answers, changed alone, changes where to go or the treatment tier (found by "
+        w.para([plain("Each of these answers, changed alone, changes where to go or the treatment (found by "
                       "rerunning the rules; questions you left unanswered are not included).")])
         rows = []
         for entry in critical:
-            whole = self.questions[entry["question"]]["type"] == "integer"
+            question = entry["question"]
+            whole = self.knowledge.questions[question]["type"] == "integer"
             span = range_text(entry["to_range"], whole) if "to_range" in entry else ""
+            tier = entry["treatment_tier"]
             rows.append([
-                [("code", entry["question"])],
-                [plain(answer_text(entry["from"]))],
-                [plain(answer_text(entry["to"]) + (f" ({span})" if span else ""))],
-                [("code", entry["disposition"])],
-                [plain(entry["treatment_tier"] or "none")],
+                [plain(self.labels.question(question))],
+                [("answer", self._answer_words(question, entry["from"]))],
+                [plain(self._answer_words(question, entry["to"]) + (f" ({span})" if span else ""))],
+                [plain(self.labels.disposition(entry["disposition"])
+                       + ("; " + self.labels.tier(tier) if tier else ""))],
             ])
-        w.table(["Question", "Your answer", "Changed to", "Where to go", "Tier"], rows)
+        w.table(["Question", "Your answer", "Changed to", "Then"], rows)
+
+    def _sources_say(self, w: Writer) -> None:
+        with_positions = [r for r in self.result.recommendations if r.get("positions")]
+        disagreements = self.plan.disagreements if self.plan is not None else ()
+        if not with_positions and not disagreements:
+            return
+        w.heading(3, "What each source says")
+        if with_positions:
+            w.items([
+                ([("b", rec["title"])], [([plain(self.fix(p["says"])), *self.ref(p["cite"])], [])
+                                          for p in rec["positions"]])
+                for rec in with_positions
+            ])
+        for d in disagreements:
+            w.heading(4, f"Where the sources disagree: {d.topic}")
+            w.items([([plain(self.fix(p.says)), *self.ref(p.citations)], []) for p in d.positions])
+            w.para([("b", "This plan: "), plain(d.this_plan)])
 
     def _references(self, w: Writer) -> None:
+        entries = self.refs.entries()
+        if not entries:
+            return
         w.heading(2, "References")
-        w.items([
-            ([plain(e["reference"]), ("i", status_words(e["status"]))], [])
-            for e in self.refs.entries(only_used=False)
-        ], numbered=True, kind="refs")
+        w.items([([plain(e["reference"]), ("i", status_words(e["status"]))], []) for e in entries],
+                numbered=True, kind="refs")
 
 
 def _quotes(quotes: Sequence[str]) -> list[Span]:
@@ -503,12 +345,13 @@ def _quotes(quotes: Sequence[str]) -> list[Span]:
     return spans
 
 
-def build_report(triage: Triage, case: Case, fmt: str, result: Result | None = None) -> str:
+def build_report(triage: Triage, case: Case, fmt: str, result: Result | None = None,
+                 date: datetime.date | None = None) -> str:
     """The report of one checked case, as `markdown` or `html`."""
     if result is None or result.critical_answers is None:
         result = triage.assess(case, critical=True)
     knowledge = triage.knowledge
-    builder = ReportBuilder(knowledge, result, explain(knowledge, result), build_plan(knowledge, result))
+    builder = ReportBuilder(knowledge, result, explain(knowledge, result), build_plan(knowledge, result), date)
     writer: Writer = HtmlWriter() if fmt == "html" else MarkdownWriter()
     return builder.build(writer)
 
@@ -520,14 +363,14 @@ def build_report(triage: Triage, case: Case, fmt: str, result: Result | None = N
 def report_command(case: str, output: Path) -> None:
     """Write a report of one case (JSON or YAML; `-` reads stdin) to a Markdown or HTML file.
 
-    The report holds the summary, warning signs, what to do, the six-week plan, what
-    to avoid, the reasoning and what would change it, the references, and the
-    not-a-medical-device note.
+    First page: the summary card and your answers. Then what to do with its evidence,
+    the six-week plan, what to avoid and why; an appendix with the reasoning and the
+    answers that would change the result; the references. Says where it wrote the file.
 
     Exit status 0 on success, 2 for a bad case file or output name, 3 for invalid
     knowledge, 4 for an engine failure.
     """
-    from itb_triage.engine import atomic_write
+    from itb_triage.engine import atomic_write, printable
 
     from .common import fail, read_input, triage
 
@@ -540,3 +383,4 @@ def report_command(case: str, output: Path) -> None:
     # Atomically: a full disk or a kill leaves the old report, never half of one (a
     # WriteError is one line and exit 2, like every engine error).
     atomic_write(output, text.encode("utf-8"), what="the report")
+    click.echo(f"Report written to {printable(str(output.resolve()))}", err=True)

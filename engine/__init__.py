@@ -60,7 +60,11 @@ _EXPORTS = {
     "why_not": "whynot",
     # The summary care card and the plain words for ids, shared by every door.
     "Summary": "summary",
+    "CardItem": "summary",
     "summarise": "summary",
+    "drop_dangling_references": "knowledge_text",
+    "number_source_keys": "knowledge_text",
+    "near_duplicates": "knowledge_text",
     "Labels": "labels",
     "in_sentence": "labels",
     # The interview and its saved state.
@@ -117,6 +121,9 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .interview_store import fit_to_knowledge as fit_to_knowledge
     from .knowledge import Knowledge as Knowledge
     from .knowledge import load_knowledge as load_knowledge
+    from .knowledge_text import drop_dangling_references as drop_dangling_references
+    from .knowledge_text import near_duplicates as near_duplicates
+    from .knowledge_text import number_source_keys as number_source_keys
     from .labels import Labels as Labels
     from .labels import in_sentence as in_sentence
     from .locking import FileLock as FileLock
@@ -133,6 +140,7 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .safefile import read_bounded as read_bounded
     from .safefile import read_stream_bounded as read_stream_bounded
     from .satisfiable import check_satisfiable as check_satisfiable
+    from .summary import CardItem as CardItem
     from .summary import Summary as Summary
     from .summary import summarise as summarise
     from .textsafe import printable as printable

@@ -378,6 +378,12 @@ def _presentation_problems(
             problems.append(f"{label}: $.places[{i}].recommendation: unknown recommendation id '{rec}'")
         problems += [f"{label}: $.places[{i}].dispositions[{j}]: unknown disposition '{d}'"
                      for j, d in enumerate(place.get("dispositions", [])) if d not in dispositions]
+    for i, rec in enumerate(presentation["things_to_do"].get("first", [])):
+        if rec not in recommendations and rec not in announced:
+            problems.append(f"{label}: $.things_to_do.first[{i}]: unknown recommendation id '{rec}'")
+    problems += [f"{label}: $.things_to_do.doses.{rec}: unknown recommendation id"
+                 for rec in presentation["things_to_do"].get("doses", {})
+                 if rec not in recommendations and rec not in announced]
     net = presentation["safety_net"]
     if net not in recommendations and net not in announced:
         problems.append(f"{label}: $.safety_net: unknown recommendation id '{net}'")

@@ -28,7 +28,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
 
 
 @dataclass(frozen=True)
-class Item:
+class CardItem:
     """One line of the card: a thing to do or avoid. `id` is for programs, never shown."""
 
     id: str
@@ -45,10 +45,11 @@ class Summary:
     where: str  # where to go and how soon
     why: tuple[str, ...]  # the warning signs behind an urgent card
     cause: str  # the likely cause, in a sentence
-    this_week: tuple[Item, ...]
+    this_week: tuple[CardItem, ...]
     more_to_do: int  # things to do the card leaves out
-    avoid: tuple[Item, ...]
-    sooner: tuple[str, ...]  # when to get help sooner
+    avoid: tuple[CardItem, ...]
+    sooner: tuple[str, ...]  # when to get help sooner: the safety-net advice
+    sooner_short: tuple[str, ...]  # the same in fewer words, for a door short of room
     questions: tuple[str, ...]  # safety questions to answer before anything else
     unsure: tuple[str, ...]  # safety questions answered "not sure"
     headings: Mapping[str, str]
@@ -60,7 +61,8 @@ class Summary:
             "this_week": [{"id": i.id, "label": i.label, "detail": i.detail} for i in self.this_week],
             "more_to_do": self.more_to_do,
             "avoid": [{"id": i.id, "label": i.label, "detail": i.detail} for i in self.avoid],
-            "sooner": list(self.sooner), "questions": list(self.questions), "unsure": list(self.unsure),
+            "sooner": list(self.sooner), "sooner_short": list(self.sooner_short),
+            "questions": list(self.questions), "unsure": list(self.unsure),
         }
 
 
@@ -77,6 +79,8 @@ def summarise(result: Result, knowledge: Knowledge) -> Summary:
     not_to_do = {p["recommendation"] for p in words["places"]} | {words["safety_net"]} | set(result.avoid_ids)
 
     todo = [] if wording["card"] == "answer_first" else _things_to_do(result, knowledge, labels, not_to_do)
+    first = list(words["things_to_do"].get("first", []))
+    todo.sort(key=lambda item: first.index(item.id) if item.id in first else len(first))  # stable
     most = int(words["things_to_do"]["most"])
     screening = knowledge.screening_questions
     return Summary(
@@ -87,8 +91,9 @@ def summarise(result: Result, knowledge: Knowledge) -> Summary:
         cause=_cause(result, words["cause"], labels),
         this_week=tuple(todo[:most]),
         more_to_do=max(0, len(todo) - most),
-        avoid=tuple(Item(a["id"], labels.avoid(a["id"]), a.get("instead")) for a in result.avoid),
+        avoid=tuple(CardItem(a["id"], labels.avoid(a["id"]), a.get("instead")) for a in result.avoid),
         sooner=_sooner(result, words["safety_net"], wording),
+        sooner_short=tuple(wording["sooner"]),
         # Only an `incomplete` result waits for them: on any other, the answers the
         # interview did not ask cannot make the advice calmer.
         questions=tuple(labels.question(q) for q in result.unanswered_screening)
@@ -107,7 +112,7 @@ def _cause(result: Result, sentences: Mapping[str, str], labels: Labels) -> str:
     return sentences["unclear"]
 
 
-def _things_to_do(result: Result, knowledge: Knowledge, labels: Labels, not_to_do: set[str]) -> list[Item]:
+def _things_to_do(result: Result, knowledge: Knowledge, labels: Labels, not_to_do: set[str]) -> list[CardItem]:
     """This week's doses from the plan's first week first, then the other advice in order."""
     todo = [r for r in result.recommendations if r["id"] not in not_to_do]
     wanted = {r["id"] for r in todo}
@@ -125,19 +130,23 @@ def _things_to_do(result: Result, knowledge: Knowledge, labels: Labels, not_to_d
         doses = [plain_name(do) for _, do in parts]
         detail = doses[0] if len(parts) == 1 else " ".join(
             f"{label}: {in_sentence(do)}" for (label, _), do in zip(parts, doses, strict=True))
-        items.append(Item(rec_id, plain_name(labels.recommendation(rec_id)), detail))
+        items.append(CardItem(rec_id, plain_name(labels.recommendation(rec_id)), detail))
+    doses = knowledge.presentation["things_to_do"].get("doses", {})
     for rec in todo:
         if rec["id"] not in this_week:
-            first = _first_sentence(str(rec.get("do", "")))
-            items.append(Item(rec["id"], plain_name(labels.recommendation(rec["id"])), first))
+            words = doses.get(rec["id"]) or _first_sentence(str(rec.get("do", "")))
+            items.append(CardItem(rec["id"], plain_name(labels.recommendation(rec["id"])), words))
     return items
 
 
 def _sooner(result: Result, safety_net: str, wording: Mapping[str, Any]) -> tuple[str, ...]:
-    """The safety-net advice when the result carries it, else the disposition's own words."""
+    """The safety-net advice when the result carries it, else the disposition's own words.
+
+    Its `do` only: the dose (when to review) is in the advice's detail, with its sources.
+    """
     for rec in result.recommendations:
         if rec["id"] == safety_net:
-            return tuple(_sentences(" ".join(str(rec.get(k, "")) for k in ("do", "dose") if rec.get(k))))
+            return tuple(_sentences(str(rec.get("do", ""))))
     return tuple(wording["sooner"])
 
 

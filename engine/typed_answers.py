@@ -200,8 +200,12 @@ def _choice(entry: Mapping[str, Any], text: str) -> str:
         if text in (str(option["id"]).lower(), str(option["label"]).lower(), _spaced(option["id"])):
             return str(option["id"])
     meaning = YES_NO_WORDS.get(text)
-    if meaning is not None and meaning in ids:
-        return meaning
+    if meaning is not None:
+        if meaning in ids:
+            return meaning
+        # A whole phrase that means an answer not offered ("no idea" where there is no
+        # "not sure") must not be read by its first word as another ("no").
+        raise _retry(entry, f"\"{text}\" is not one of the answers")
     first_word = re.split(r"[ ,;]", text, maxsplit=1)[0]
     if YES_NO_WORDS.get(first_word) in ids and first_word != text:  # "yes, once", "no, never"
         return str(YES_NO_WORDS[first_word])

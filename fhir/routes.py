@@ -59,11 +59,11 @@ def fhir_router(triage: Triage | None = None, *, report: ReportRenderer | None =
     state: dict[str, Any] = {"triage": triage}
 
     def engine() -> Triage:
-        if state["triage"] is None:
-            state["triage"] = Triage()
+        made: Triage = state["triage"] if state["triage"] is not None else Triage()
+        state["triage"] = made
         if "relevance" not in state:
-            state["relevance"] = Interview(state["triage"]).relevance
-        return state["triage"]
+            state["relevance"] = Interview(made).relevance
+        return made
 
     @router.get("/fhir/Questionnaire/itb-triage", tags=["FHIR"], summary="The itb-triage Questionnaire")
     def get_questionnaire(request: Request) -> JSONResponse:

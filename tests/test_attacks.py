@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from itb_triage.cli import batch as batch_module
+from itb_triage.cli import batch_cases
 from itb_triage.cli.exit_codes import ExitStatus
 from itb_triage.cli.main import cli
 from itb_triage.engine import Knowledge, Triage
@@ -132,6 +133,21 @@ def test_item_1_the_lock_is_a_real_flock_a_dead_holder_leaves_none(tmp_path: Pat
     lock.acquire()  # the kernel dropped the dead process's lock
     assert lock.held
     lock.release()
+
+
+def test_item_1_a_session_in_use_cannot_be_deleted_status_5(runner: CliRunner, home: Path) -> None:
+    from itb_triage.engine.locking import FileLock
+
+    saved = one_session(runner, home, ["n"])
+    holder = FileLock(saved.with_name(f".{saved.stem}.lock"))  # as a running interview holds it
+    holder.acquire()
+    try:
+        result = runner.invoke(cli, ["sessions", "delete", saved.stem])
+    finally:
+        holder.release()
+    assert "is open in another interview" in one_error_line(result, ExitStatus.SESSION_BUSY)
+    assert saved.exists()
+    assert runner.invoke(cli, ["sessions", "delete", saved.stem]).exit_code == 0
 
 
 # --- 2. a copy of a session file --------------------------------------------------------
@@ -351,7 +367,7 @@ def number_questions(knowledge: Knowledge) -> list[str]:
 def test_item_6_nan_and_infinity_are_refused_at_every_number_prompt(triage: Triage, typed: str) -> None:
     interview_ = Interview(triage)
     for question in number_questions(triage.knowledge):
-        with pytest.raises(AnswerError, match="expected"):
+        with pytest.raises(AnswerError):
             interview_.parse(question, typed)
 
 
@@ -366,7 +382,7 @@ def test_item_6_nan_typed_in_an_interview_is_asked_again_and_the_end_is_reached(
     typed = [*lines[:at], "nan", "inf", *lines[at:]]
     result = interview(runner, typed, "--format", "json")
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.count("Sorry: expected") == 2
+    assert result.stderr.count("(Type help for the commands.)") == 2  # asked again, twice
     (saved,) = (home / "sessions").glob("*.json")
     assert "NaN" not in saved.read_text(encoding="utf-8")
 
@@ -445,7 +461,7 @@ def test_item_8_a_long_jsonl_line_is_never_held_in_memory() -> None:
     stream = io.BytesIO(b"x" * (40 << 20) + b"\n{}\n")
     tracemalloc.start()
     try:
-        items = list(batch_module._lines(stream, "big"))
+        items = list(batch_cases.read_lines(stream, "big"))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

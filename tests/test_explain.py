@@ -314,8 +314,10 @@ def _assert_hints(pattern: Pattern, check: PatternCheck, case: Case) -> None:
             assert pattern.negated
 
 
+# v18 (hip pain only) cannot become likely ITBS by one answer since contract v2 needs outer-knee
+# pain; v29 (typical, exact spot unknown) can: a tender bony knob makes it likely.
 @pytest.mark.parametrize("name,target", [("v08_locking", "self_care"), ("v01_classic", "race_guidance"),
-                                         ("v11_failed_self_care", "conservative"), ("v18_gluteal", "itbs=likely")])
+                                         ("v11_failed_self_care", "conservative"), ("v29_improving", "itbs=likely")])
 def test_why_not_single_answer_changes_bring_the_target_when_rerun(
     name: str, target: str, triage: Triage, knowledge: Knowledge
 ) -> None:

@@ -1,9 +1,11 @@
-"""Golden files for `explain`, `explain --why-not`, `explain --what-if` and `report`.
+"""Golden files for `assess` (the summary and --detail), `explain`, its --why-not and
+--what-if, and `report`.
 
 The output is the product, so whole outputs are compared with files in tests/golden/
 (`<vignette>.<command>.<ext>`), run through the Click commands on five vignettes. The
 knowledge version (a hash of the knowledge files) is replaced by `KNOWLEDGE_VERSION`,
-so a knowledge edit that changes no output does not break them.
+so a knowledge edit that changes no output does not break them; reports are dated
+1 January 2026 (SOURCE_DATE_EPOCH).
 
 When an output changes on purpose (a rule, a text, a renderer), regenerate and review
 the diff before committing:
@@ -73,11 +75,21 @@ def _check(name: str, text: str, knowledge: Knowledge) -> None:
     assert text == expected, f"{name} differs from its golden file; if intended, regenerate (see the docstring)"
 
 
+REPORT_DATE = {"SOURCE_DATE_EPOCH": "1767225600"}  # 2026-01-01
+
+
 def _run(runner: CliRunner, args: list[str], stdin: str) -> str:
-    result = runner.invoke(cli, args, input=stdin)
+    result = runner.invoke(cli, args, input=stdin, env=REPORT_DATE)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == ""
+    assert result.stderr == "" or result.stderr.startswith("Report written to ")
     return result.stdout
+
+
+@pytest.mark.parametrize("name", VIGNETTES)
+@pytest.mark.parametrize("detail,ext", [(False, "summary.txt"), (True, "detail.txt")])
+def test_assess_matches_golden(runner: CliRunner, knowledge: Knowledge, name: str, detail: bool, ext: str) -> None:
+    out = _run(runner, ["assess", *(["--detail"] if detail else []), "-"], _case(name))
+    _check(f"{name}.assess.{ext}", out, knowledge)
 
 
 @pytest.mark.parametrize("name", VIGNETTES)

@@ -108,5 +108,5 @@ def test_a_full_disk_is_reported_once_and_the_result_still_shown(
     assert result.exit_code == 0
     assert " ".join(result.stderr.split()).count("No space left on device") == 1
     assert "will not be saved" in result.stderr
-    assert ">> This looks like IT band syndrome" in result.stdout
+    assert "LOOK AFTER IT AT HOME" in result.stdout
     assert not list((tmp_path / "sessions").glob(".*.tmp"))  # the failed write cleaned up after itself

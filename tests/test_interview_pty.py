@@ -37,7 +37,7 @@ def test_a_whole_interview_in_a_terminal(triage: Triage, tmp_path: Path) -> None
             child.expect(rf"{number}\. ")
             child.expect("> ")
             child.sendline(line)
-        child.expect(">> This looks like IT band syndrome")
+        child.expect("LOOK AFTER IT AT HOME")
         child.expect("Not a medical device")
         child.expect(pexpect.EOF)
     finally:

@@ -32,8 +32,8 @@ from .test_cli_assess import assert_input_error
 
 REPO = Path(__file__).resolve().parents[1]
 ARTICLE = REPO / "knowledge" / "sources" / "itbs-article.txt"  # provenance: knowledge/sources/README.md
-SECTIONS = ["Summary", "Warning signs", "What to do", "Your six-week plan", "What to avoid", "The reasoning",
-            "References"]
+SECTIONS = ["Look after it at home", "Your answers", "What to do", "Your six-week plan", "What to avoid",
+            "Appendix: how the result was reached", "References"]
 EVIL = 'Left knee <script>alert("x")</script> & <b>hills</b>'
 
 
@@ -47,7 +47,7 @@ def _report(runner: CliRunner, tmp_path: Path, stdin: str, suffix: str) -> str:
     output = tmp_path / f"report{suffix}"
     run = runner.invoke(cli, ["report", "-", "-o", str(output)], input=stdin)
     assert run.exit_code == 0, run.stderr
-    assert run.stdout == "" and run.stderr == ""
+    assert run.stdout == "" and run.stderr == f"Report written to {output.resolve()}\n"
     return output.read_text(encoding="utf-8")
 
 
@@ -104,13 +104,13 @@ def test_html_report_is_self_contained_balanced_and_escaped(runner: CliRunner, t
     assert {name for name, _ in parser.attributes} <= {"lang", "charset", "name", "content", "class"}
     assert "url(" not in page and "@import" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;hills&lt;/b&gt;" in page
-    assert "<title>ITB triage: Left knee &lt;script&gt;" in page
+    assert "<title>ITB triage report: Left knee &lt;script&gt;" in page
 
 
 def test_markdown_report_escapes_what_the_case_supplies(runner: CliRunner, tmp_path: Path) -> None:
     text = _report(runner, tmp_path, _case_text("v01_classic", id=EVIL + "\n# not a heading *bold*"), ".md")
     title = text.splitlines()[0]
-    assert title == ('# ITB triage: Left knee \\<script\\>alert("x")\\</script\\> \\& \\<b\\>hills\\</b\\> '
+    assert title == ('# ITB triage report: Left knee \\<script\\>alert("x")\\</script\\> \\& \\<b\\>hills\\</b\\> '
                      "\\# not a heading \\*bold\\*")
     assert "<script>" not in text and "<b>" not in text
 
@@ -242,9 +242,9 @@ def test_on_your_own_only_when_self_care_is_the_disposition(triage: Triage, know
         return " ".join(note for note, _ in plan.notes)
 
     assert "on your own" in notes("v01_classic")
-    assert "on your own" not in notes("v14_incomplete")
-    assert notes("v14_incomplete").startswith("Answer the safety questions first")
     assert "sports physiotherapist should lead" in notes("v11_failed_self_care")
+    # Contract invariant 9: no plan at all before the safety questions are answered.
+    assert build_plan(knowledge, _result(triage, knowledge, "v14_incomplete")) is None
 
 
 def test_plan_strength_progression_runs_from_1x15_to_3x30(triage: Triage, knowledge: Knowledge) -> None:

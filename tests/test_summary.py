@@ -55,9 +55,12 @@ def test_the_card_keeps_three_things_to_do_when_it_must_shrink(triage: Triage) -
 
 def test_urgency_is_named_the_way_a_person_says_it(triage: Triage, knowledge: Knowledge) -> None:
     said = {d["id"]: d["urgency"] for d in knowledge.presentation["dispositions"]}
+    places = knowledge.presentation["places"]
     for path in PUBLIC:
         result = _result(triage, path)
-        assert summarise(result, knowledge).urgency == said[result.disposition]
+        place = next((p["urgency"] for p in places if "urgency" in p and result.disposition in p["dispositions"]
+                      and p["recommendation"] in result.recommendation_ids), None)
+        assert summarise(result, knowledge).urgency == (place or said[result.disposition])
 
 
 def test_a_recommendation_the_knowledge_does_not_know_yet_is_shown_in_words(triage: Triage) -> None:
@@ -76,10 +79,22 @@ def test_the_safety_net_advice_replaces_the_default_words(triage: Triage, knowle
     result = _result(triage, VIGNETTES[0])
     net = {"id": knowledge.presentation["safety_net"], "title": "When to get help sooner",
            "do": "Get seen today if the knee swells. Review at six weeks.", "citations": []}
-    changed = replace(result, recommendations=(*result.recommendations, net))
+    others = tuple(r for r in result.recommendations if r["id"] != net["id"])
+    changed = replace(result, recommendations=(*others, net))
     summary = summarise(changed, knowledge)
     assert summary.sooner == ("Get seen today if the knee swells.", "Review at six weeks.")
     assert all(item.id != net["id"] for item in summary.this_week)
+    assert summary.sooner_short == tuple(next(d["sooner"] for d in knowledge.presentation["dispositions"]
+                                              if d["id"] == result.disposition))
+    without = summarise(replace(result, recommendations=others), knowledge)
+    assert without.sooner == without.sooner_short
+
+
+def test_the_call_emergency_card_says_call(triage: Triage, knowledge: Knowledge) -> None:
+    for path in PUBLIC:
+        result = _result(triage, path)
+        if "call_emergency_number" in result.recommendation_ids:
+            assert summarise(result, knowledge).urgency.startswith("Call")
 
 
 def test_a_place_words_apply_only_on_their_dispositions(triage: Triage, knowledge: Knowledge) -> None:
@@ -145,3 +160,13 @@ def test_presentation_names_an_unknown_id_as_a_knowledge_problem(tmp_path: Path)
     text = "\n".join(caught.value.problems)
     assert "unknown recommendation id 'no_such_advice'" in text
     assert "no_such_condition: unknown condition id" in text
+
+
+def test_advice_particular_to_the_runner_comes_first(triage: Triage, knowledge: Knowledge) -> None:
+    first = knowledge.presentation["things_to_do"]["first"]
+    for path in PUBLIC:
+        result = _result(triage, path)
+        summary = summarise(result, knowledge)
+        given = [r for r in first if r in result.recommendation_ids]
+        if given and summary.this_week:
+            assert summary.this_week[0].id == given[0], path.stem

@@ -214,3 +214,11 @@ def test_none_for_several_choices_says_at_least_one_where_one_is_needed() -> Non
             read(question, "none")
     for question in optional:
         assert read(question, "nothing") == []
+
+
+def test_a_phrase_for_an_answer_not_offered_is_not_read_by_its_first_word() -> None:
+    # "no idea" means not sure; where a question offers no "not sure", it must not become "no".
+    question = next(q for q in YES_NO if "unsure" not in {v["id"] for v in QUESTIONS[q]["values"]})
+    with pytest.raises(AnswerError):
+        read(question, "no idea")
+    assert read(question, "no, never") == "no"
