@@ -68,7 +68,7 @@ from .errors import EngineError
 from .facts import Fact
 from .firing import Firing
 from .rulebase import STAGES, PatternIndex, Rule
-from .slotting import SLOT, Unslottable, slotted_ruleset
+from .slotting import SLOT, Unslottable, slot_value, slotted_ruleset
 
 # Everything this module does with the C core was read from and measured on this release
 # (docs/durable-rules.md); another one may change what it relies on, silently.
@@ -487,7 +487,8 @@ class _Grouped:
         self._sid = sid = f"g{next(self._sids)}"
         backend = self._backend
         self._opening = json.dumps({"t": "opening", "sid": sid})
-        self._phases = [[json.dumps({"t": "phase", "k": stage, "sid": sid, SLOT: slot}) for slot in range(GROUP_SIZE)]
+        self._phases = [[json.dumps({"t": "phase", "k": stage, "sid": sid, SLOT: slot_value(slot)})
+                         for slot in range(GROUP_SIZE)]
                         for stage in backend._stages]
         self._conclusion_json = [
             [self._text(fact, slot) if in_engine else None
@@ -502,7 +503,7 @@ class _Grouped:
     def _text(self, fact: Fact, slot: int) -> str:
         """The JSON the C core is given for `fact` in `slot` of the current session: the
         one place it is made (the shortcuts below are cut from it)."""
-        return json.dumps({**fact.to_engine(self._sid), SLOT: slot}, ensure_ascii=False)
+        return json.dumps({**fact.to_engine(self._sid), SLOT: slot_value(slot)}, ensure_ascii=False)
 
     def _answer_texts(self, fact: Fact) -> tuple[str | None, ...]:
         """The JSON of a choice answer's fact in each slot (None if no rule tests it).
@@ -569,7 +570,7 @@ class _Grouped:
                 action = self._backend._actions[name]
                 firing = Firing(action.rule, action.branch, tuple(Fact.from_engine(matched[a]) for a in action.aliases),
                                 action.rule.then)
-                fired = _Fired(int(matched["p"][SLOT]), firing, self._then[name])
+                fired = _Fired(int(matched["p"][SLOT]), firing, self._then[name])  # the slot's text is its number
         if len(self._messages) >= _MESSAGE_LIMIT:
             self._older = self._messages
             self._messages = {}
@@ -613,6 +614,13 @@ class _Grouped:
         return session.state
 
     def _drain(self, state: int, session: _Run, runs: list[_Run]) -> None:
+        """Run the session's pending actions, and those they trigger, until none is left.
+
+        Each action records its firing and asserts its new conclusions that a rule tests,
+        all in one call (the C core takes them one after the other, as separate calls
+        would, and no action runs in between). The loop is written out here, not in
+        helpers, because it runs about 35 times a case: a message already seen costs
+        one dictionary lookup."""
         handle = self._handle
         started = _core.start_action_for_state(handle, state)
         if not started:
@@ -621,36 +629,25 @@ class _Grouped:
         complete = _core.complete_and_start_action
         while messages:
             session.in_action = True
-            self._fire(messages, session, runs)
+            fired: _Fired | None = None
+            try:
+                fired = self._messages.get(messages) or self._firing(messages)
+                if fired.firing is not None:  # None: the opening rule
+                    run = runs[fired.slot]
+                    run.firings.append(fired.firing)
+                    known = run.known
+                    new = [number for number in fired.then if number not in known]
+                    if new:
+                        known.update(new)
+                        conclusions = self._conclusion_json[fired.slot]
+                        texts = [text for text in map(conclusions.__getitem__, new) if text is not None]
+                        if texts:
+                            code = (_core.assert_fact(handle, texts[0]) if len(texts) == 1
+                                    else _core.assert_facts(handle, "[" + ",".join(texts) + "]"))[0]
+                            if code != _OK:
+                                raise EngineError(f"asserting {texts}: {_CODES.get(code, f'failed ({code})')}")
+            except Exception as exc:  # the group is run again case by case; say why
+                rule = fired.firing.rule.id if fired is not None and fired.firing is not None else "?"
+                session.errors.append(f"rule {rule}: {type(exc).__name__}: {exc}")
             messages = complete(handle, state)
             session.in_action = False
-
-    def _fire(self, messages: str, session: _Run, runs: list[_Run]) -> None:
-        """One action: record the firing, assert its new conclusions that a rule tests,
-        all in one call (the C core takes them one after the other, as separate calls
-        would, and no action runs in between)."""
-        fired: _Fired | None = None
-        try:
-            fired = self._firing(messages)
-            if fired.firing is None:
-                return  # the opening rule
-            run = runs[fired.slot]
-            run.firings.append(fired.firing)
-            known = run.known
-            new = [number for number in fired.then if number not in known]
-            if not new:
-                return
-            known.update(new)
-            conclusions = self._conclusion_json[fired.slot]
-            texts = [text for text in map(conclusions.__getitem__, new) if text is not None]
-            if not texts:
-                return
-            if len(texts) == 1:
-                code = _core.assert_fact(self._handle, texts[0])[0]
-            else:
-                code = _core.assert_facts(self._handle, "[" + ",".join(texts) + "]")[0]
-            if code != _OK:
-                raise EngineError(f"asserting {texts}: {_CODES.get(code, f'failed ({code})')}")
-        except Exception as exc:  # the group is run again case by case; say why
-            rule = fired.firing.rule.id if fired is not None and fired.firing is not None else "?"
-            session.errors.append(f"rule {rule}: {type(exc).__name__}: {exc}")
