@@ -29,9 +29,9 @@ from .merge import ASSESSMENT_STRENGTH
 from .result import TraceStep, _encode, _fact_text
 
 _NUMBER = -7  # a citation number no entry has, replaced by each case's number
-# Trace steps kept (emptied when full, so memory stays flat); the engine's message cache
-# holds fewer firings than this at any time.
-_STEP_LIMIT = 8192
+# Trace steps kept (emptied when full, so memory stays flat): about as many firings as
+# the engine's message cache holds, the ones that recur.
+_STEP_LIMIT = 4096
 
 
 class ResultLines:
