@@ -12,14 +12,15 @@ import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from .documents import DocumentError, load_document
 from .errors import MAX_PROBLEMS, CaseError
 from .facts import normalise_number
 from .knowledge import Knowledge
+
+if TYPE_CHECKING:
+    import jsonschema
 
 # A case is a few kilobytes; refuse absurd inputs before parsing them.
 MAX_CASE_BYTES = 1_000_000
@@ -243,13 +244,23 @@ def _array_test(schema: dict[str, Any]) -> Check:
     return check
 
 
-@dataclass(frozen=True)
+@dataclass
 class _SchemaChecks:
-    """The compiled jsonschema validator of a schema, and its quick check if it has one."""
+    """A schema's quick check, if it has one, and its jsonschema validator, made when a
+    case first needs it: importing jsonschema costs a cold `assess` about 60 ms, and a
+    valid case of the usual kind never needs it."""
 
     schema: Mapping[str, Any]
-    validator: jsonschema.protocols.Validator
     accepts: Check | None
+    _validator: jsonschema.protocols.Validator | None = None
+
+    @property
+    def validator(self) -> jsonschema.protocols.Validator:
+        if self._validator is None:
+            import jsonschema
+
+            self._validator = jsonschema.Draft202012Validator(self.schema)
+        return self._validator
 
 
 _CHECKS: dict[int, _SchemaChecks] = {}
@@ -266,7 +277,7 @@ def _schema_checks(schema: Mapping[str, Any]) -> _SchemaChecks:
         if len(_CHECKS) >= 16:  # a few knowledge bases per process at most; tests load many
             _CHECKS.clear()
         # The entry keeps `schema` alive, so its id cannot be reused while it is cached.
-        checks = _CHECKS[id(schema)] = _SchemaChecks(schema, jsonschema.Draft202012Validator(schema), accepts)
+        checks = _CHECKS[id(schema)] = _SchemaChecks(schema, accepts)
     return checks
 
 
