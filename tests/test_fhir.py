@@ -245,11 +245,14 @@ def test_assess_of_the_response_is_byte_identical_to_assess_of_the_case(
     assert converted.exit_code == 0, converted.stderr
     response_file = tmp_path / "qr.json"
     response_file.write_text(json.dumps(json.loads(converted.stdout)["entry"][0]["resource"]), encoding="utf-8")
-    for fmt in ("json", "text"):
-        from_case = runner.invoke(cli, ["assess", "--format", fmt, str(case_file)])
-        from_response = runner.invoke(cli, ["assess", "--format", fmt, str(response_file)])
+    # The summary card names its own file in its last line; --detail and JSON name none.
+    for options in (["--format", "json"], ["--detail"]):
+        from_case = runner.invoke(cli, ["assess", *options, str(case_file)])
+        from_response = runner.invoke(cli, ["assess", *options, str(response_file)])
         assert from_case.exit_code == from_response.exit_code == 0, from_response.stderr
-        assert from_response.stdout == from_case.stdout, fmt
+        assert from_response.stdout == from_case.stdout, options
+    card, card_of_response = (runner.invoke(cli, ["assess", str(f)]).stdout for f in (case_file, response_file))
+    assert card_of_response.replace(response_file.name, case_file.name) == card
     back = runner.invoke(cli, ["fhir", "case", str(response_file)])
     assert back.exit_code == 0
     assert json.loads(back.stdout) == check_case(vignette_case(path), "x", knowledge).to_json()
