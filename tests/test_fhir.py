@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from itb_triage.cli.fhir import DEFAULT_SERVER
 from itb_triage.cli.main import cli
-from itb_triage.engine import Case, CaseError, Knowledge, Triage, check_case
+from itb_triage.engine import Case, CaseError, Knowledge, Triage, build_plan, check_case
 from itb_triage.engine.patterns import parse_pattern
 from itb_triage.engine.relevance import relevant_by_condition
 from itb_triage.fhir import names
@@ -364,14 +364,21 @@ def test_the_bundle_maps_the_result_faithfully_and_validates(
         assert "ServiceRequest" not in entries
 
     activities = entries["CarePlan"]["resource"]["activity"] if "CarePlan" in entries else []
-    assert len(activities) == len(result.recommendations) + len(result.avoid)
+    plan = build_plan(knowledge, result)
+    checks = len(plan.weeks) if plan is not None and activities else 0  # one activity a week's check
+    assert len(activities) == len(result.recommendations) + len(result.avoid) + checks
     for activity, recommendation in zip(activities, result.recommendations, strict=False):
         assert activity["detail"]["code"]["coding"][0]["code"] == recommendation["id"]
         if recommendation.get("dose"):
             assert recommendation["dose"] in activity["detail"]["description"]  # the dose as the source gives it
         cited = {e["valueRelatedArtifact"]["citation"] for e in activity.get("extension", [])}
-        assert cited == {c["reference"] for c in result.citations if c["id"] in recommendation["citations"]}
-    assert all(a["detail"]["doNotPerform"] for a in activities[len(result.recommendations):])
+        # its own sources, and those of the plan's parts that dose it
+        sources = {*recommendation["citations"], *(c for part in (plan.components if plan else ())
+                                                   if part.recommendation == recommendation["id"]
+                                                   for c in part.citations)}
+        assert cited == {knowledge.citations[c]["reference"] for c in sources}
+    avoided = activities[len(result.recommendations):len(result.recommendations) + len(result.avoid)]
+    assert all(a["detail"]["doNotPerform"] for a in avoided)
 
     provenance = entries["Provenance"]["resource"]
     assert {t["reference"] for t in provenance["target"]} == urls - {entries["Provenance"]["fullUrl"]}
