@@ -56,8 +56,11 @@ and the interview keep one session per case.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import itertools
 import json
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -451,6 +454,30 @@ _OPENED = _Fired(-1, None, ())
 _VALUE_MARK = -7_654_321
 
 
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc to keep freed memory for reuse rather than give it back to the system.
+
+    Each shared session allocates its node tables (about 5 MB) and grows its message
+    store by realloc, and frees both when the group ends. Above glibc's thresholds those
+    blocks were mapped and unmapped group after group, and came back as fresh zeroed
+    pages: about 65 page faults a case (129,000 for 2,000 cases, against 14,000 with
+    this), a tenth of `batch`'s CPU time. The same blocks are reused instead, so memory
+    stays flat. Elsewhere than glibc this does nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, 64 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+
+
 class _Grouped:
     """Runs a group of cases in one durable_rules session, each in a slot of its own.
 
@@ -469,6 +496,7 @@ class _Grouped:
     def __init__(self, backend: DurableBackend) -> None:
         self._backend = backend
         self._handle = _core.create_ruleset(f"{backend.name}_grouped", json.dumps(grouped_ruleset(backend.rules)))
+        _keep_freed_memory()
         self._sids = itertools.count(1)
         self._sid = ""
         self._opening = ""
