@@ -473,14 +473,14 @@ def measured_section(rows: list[tuple[str, Run | None, int, str]], when: str, ot
     """docs/scaling.md's `## Measured` section: batch and the Dask path side by side."""
     out = ["## Measured", "",
            f"From `benchmarks/run.py` ({when}; docs/performance.md has the machine, its load and the "
-           f"rest), on the same cohort: {others}", "",
-           "| | wall | cases/s | CPU s (the command and the processes it started) | output |",
-           "|---|---|---|---|---|"]
+           f"rest), on the seeded cohort: {others}", "",
+           "| | cases | wall | cases/s | CPU s (the command and the processes it started) | output |",
+           "|---|---|---|---|---|---|"]
     for label, run, count, same in rows:
         if run is None:
-            out.append(f"| {label} | not run (Dask is not installed) | | | |")
+            out.append(f"| {label} | {count:,} | not run (Dask is not installed) | | | |")
         else:
-            out.append(f"| {label} | {run.wall:.1f} s | {count / run.wall:,.0f} | {run.cpu:.1f} | {same} |")
+            out.append(f"| {label} | {count:,} | {run.wall:.1f} s | {count / run.wall:,.0f} | {run.cpu:.1f} | {same} |")
     out += ["", "The Dask runs include starting a scheduler and the workers (each builds its engine) and "
             "moving every partition's output through the scheduler, which is why on one machine plain "
             "`batch --jobs N` is the better choice; the Dask path is for many machines, where each worker "
