@@ -579,15 +579,15 @@ def test_unknown_routes_get_404_in_the_medium_asked(client: Any) -> None:
 def test_the_fhir_routes_are_mounted_when_that_adapter_is_installed(
         triage: Triage, home: Path, monkeypatch: pytest.MonkeyPatch, classic_answers: dict[str, Any]) -> None:
     """The mount point, with a stand-in for fhir/routes.py: its router is included, over
-    the app's Triage, with the app's HTML report for its cards' links."""
+    the app's Triage and relevance analysis, with the app's HTML report for its cards' links."""
     import types
 
     from fastapi import APIRouter
 
     seen: dict[str, Any] = {}
 
-    def fhir_router(given: Triage, *, report: Any) -> APIRouter:
-        seen["triage"], seen["report"] = given, report
+    def fhir_router(given: Triage, *, report: Any, relevance: Any) -> APIRouter:
+        seen["triage"], seen["report"], seen["relevance"] = given, report, relevance
         router = APIRouter()
         router.add_api_route("/cds-services", lambda: {"services": []})
         return router
@@ -599,6 +599,7 @@ def test_the_fhir_routes_are_mounted_when_that_adapter_is_installed(
     monkeypatch.setitem(sys.modules, "itb_triage.fhir.routes", routes)
     app = create_app(triage, SessionStore(), report=build_report)
     assert app.state.fhir_mounted is True and seen["triage"] is triage
+    assert seen["relevance"] is app.state.ctx.relevance
     assert TestClient(app).get("/cds-services").json() == {"services": []}
     case = triage.read_case(json.dumps({"format": "itb-case/1", "answers": classic_answers}).encode(), "c")
     assert seen["report"](triage, case).startswith("<!DOCTYPE html>")
