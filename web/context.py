@@ -124,18 +124,29 @@ class WebContext:
             session_id = self.store.resolve(session_id)  # first: no lock file for an id that names nothing
         except SessionError as exc:
             raise UnknownSession(str(exc)) from None
+        with self._locked(session_id):
+            yield self.load(session_id)  # read under the lock: what the last writer saved
+
+    @contextlib.contextmanager
+    def creating(self) -> Iterator[SessionRecord]:
+        """A new interview, held under its lock until the block ends (save inside it), as
+        the terminal holds a new one: a store opened meanwhile by another program does
+        not take the save's temporary file for one a kill left."""
+        record = self.store.new(InterviewState(), self.triage.knowledge.version)
+        with self._locked(record.id):
+            yield record
+
+    @contextlib.contextmanager
+    def _locked(self, session_id: str) -> Iterator[None]:
         with self._stripes[zlib.crc32(session_id.encode("utf-8", "replace")) % SESSION_STRIPES]:
             try:
                 held = self.store.lock(session_id)
             except SessionBusy as exc:
                 raise SessionInUse(str(exc)) from None
             try:
-                yield self.load(session_id)  # read under the lock: what the last writer saved
+                yield
             finally:
                 held.release(remove=not self.store.path(session_id).exists())
-
-    def new_record(self) -> SessionRecord:
-        return self.store.new(InterviewState(), self.triage.knowledge.version)
 
     def interview(self, state: InterviewState) -> Interview:
         """An interview over this app's engine and its shared analysis cache."""

@@ -57,8 +57,11 @@ async def start(request: Request) -> Response:
 
 def _start(request: Request) -> Response:
     ctx = context(request)
-    record = ctx.new_record()
-    _save(ctx, record)
+    try:
+        with ctx.creating() as record:
+            _save(ctx, record)
+    except SessionError as exc:  # the store's folder cannot be used
+        raise HTTPException(503, f"Your interview could not be saved: {exc}. Try again.") from None
     response = redirect("/interview")
     set_session(response, record)
     return response
