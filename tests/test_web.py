@@ -663,6 +663,32 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(home: Path) -> None:
     assert re.fullmatch(rf"itb-triage: error: cannot listen on 127\.0\.0\.1:{port}: .+\n", err), err
 
 
+def test_serve_turns_nagle_off_on_the_connections_it_accepts() -> None:
+    """With Nagle's algorithm on, a page written in two pieces (head, body) waited for the
+    browser's delayed ACK: about 40 ms on every page. asyncio (which uvicorn serves
+    through) turns it off only on sockets that say they are TCP."""
+    import asyncio
+
+    from itb_triage.cli.serve import _listen
+
+    async def accepted_nodelay() -> int:
+        listening = _listen("127.0.0.1", 0)
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_connect(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            seen.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=listening)
+        async with server:
+            _, writer = await asyncio.open_connection(*listening.getsockname())
+            value = await asyncio.wait_for(seen, 30)
+            writer.close()
+        return value
+
+    assert asyncio.run(accepted_nodelay()) != 0
+
+
 def test_serve_is_listed_and_documented_in_help(runner: Any) -> None:
     listing = runner.invoke(cli, ["--help"])
     assert "serve" in listing.output
