@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 
 from itb_triage.cli.main import cli
 from itb_triage.cli.report import build_report
-from itb_triage.engine import Triage
+from itb_triage.engine import FileLock, Triage
 from itb_triage.engine.interview import Interview, InterviewState
 from itb_triage.engine.interview_store import SessionStore
 from itb_triage.engine.summary import summarise
@@ -283,6 +283,63 @@ def test_an_interview_begun_at_the_terminal_is_finished_in_the_browser(
     assert seen.final_url.endswith("/result")
     record = SessionStore().load(session_id)
     assert record.finished and len(record.state.answers) > 1
+
+
+def test_while_the_terminal_has_the_interview_open_the_browser_gets_409_and_changes_nothing(
+        client: Any, triage: Triage) -> None:
+    """`itb-triage interview` holds the session's file lock from start to end: the browser's
+    answers, back, save and resume wait for it with a 409 page, and the saved file is untouched."""
+    page = start(client)
+    question = str(current_question(page.text))
+    one, _ = _two_answers(triage, question)
+    session_id = client.cookies[SESSION_COOKIE]
+    store = SessionStore()
+    before = store.path(session_id).read_bytes()
+    terminal = FileLock(store.root / f".{session_id}.lock")  # what the terminal's interview holds
+    terminal.acquire()
+    try:
+        for data in ({"action": "answer", "question": question, "value": one},
+                     {"action": "skip", "question": question}, {"action": "back"}, {"action": "save"}):
+            refused = client.post("/interview", data={"csrf": csrf(page.text), **data})
+            assert refused.status_code == 409, data
+            assert "itb-triage interview" in refused.text and 'href="/interview"' in refused.text
+            assert "<h1>Not possible just now</h1>" in refused.text
+        resumed = client.post("/resume", data={"csrf": csrf(page.text), "session_id": session_id})
+        assert resumed.status_code == 409
+        assert store.path(session_id).read_bytes() == before
+        assert client.get("/interview").status_code == 200  # reading is not changing: the page still shows
+    finally:
+        terminal.release()
+    answered = answer(client, page.text, question, one)
+    assert answered.status_code == 200 and current_question(answered.text) != question
+    assert store.load(session_id).state.answers == {question: _stored(triage, question, one)}
+
+
+def test_two_requests_on_one_interview_wait_for_each_other_not_409(triage: Triage, home: Path) -> None:
+    """A double click is two posts at once from one browser: the second waits for the first."""
+    import threading
+
+    from itb_triage.web.context import SessionInUse, WebContext
+
+    ctx = WebContext(triage, SessionStore())
+    with ctx.creating() as record:
+        ctx.store.save(record)
+    outcome: list[str] = []
+
+    def second() -> None:
+        try:
+            with ctx.changing(record.id):
+                outcome.append("entered")
+        except SessionInUse:
+            outcome.append("409")
+
+    with ctx.changing(record.id):
+        worker = threading.Thread(target=second)
+        worker.start()
+        time.sleep(0.3)  # time for the second to reach the lock: it must be waiting there, not refused
+        assert outcome == [] and worker.is_alive()
+    worker.join(30)
+    assert outcome == ["entered"]
 
 
 def test_unknown_session_ids_get_404_and_the_server_keeps_serving(client: Any) -> None:
