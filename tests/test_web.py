@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import signal
 import socket
@@ -744,6 +745,35 @@ def test_serve_turns_nagle_off_on_the_connections_it_accepts() -> None:
         return value
 
     assert asyncio.run(accepted_nodelay()) != 0
+
+
+ARENA_PROBE = """
+import ctypes, sys, threading
+from itb_triage.cli.serve import _fewer_malloc_arenas
+applied = _fewer_malloc_arenas() if sys.argv[1] == "capped" else False
+together = threading.Barrier(16)  # alive at once, as a thread pool's workers are
+def work():
+    kept = [bytes(4096) for _ in range(200)]  # past pymalloc's small objects: glibc's malloc
+    together.wait()
+threads = [threading.Thread(target=work) for _ in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(applied, flush=True)
+ctypes.CDLL(None).malloc_stats()  # one "Arena N:" block per arena, on stderr
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc arenas are glibc's")
+def test_serve_caps_malloc_arenas_so_its_thread_pool_does_not_grow_memory() -> None:
+    """Each request thread would get a glibc arena of its own that keeps what was freed in it."""
+    def arenas(mode: str) -> tuple[str, int]:
+        env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+        done = subprocess.run([sys.executable, "-c", ARENA_PROBE, mode], capture_output=True, text=True, env=env,
+                              timeout=120, check=True)
+        return done.stdout.strip(), len(re.findall(r"^Arena \d+:", done.stderr, re.M))
+
+    assert arenas("capped") == ("True", 2)
+    assert arenas("default")[1] > 2  # the probe would see the default: one arena per thread, up to 8 a core
 
 
 def test_serve_is_listed_and_documented_in_help(runner: Any) -> None:
