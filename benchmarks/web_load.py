@@ -177,7 +177,9 @@ def machine() -> list[tuple[str, str]]:
                             text=True).stdout.strip()
     return [("CPU", cpu), ("cores", str(os.cpu_count())), ("RAM", f"{memory / 2**20:.1f} GiB"),
             ("OS", f"{platform.system()} {platform.release()}"), ("Python", platform.python_version()),
-            ("itb-triage", f"at {commit or 'unknown commit'}")]
+            ("itb-triage", f"at {commit or 'unknown commit'}"),
+            # Run with `nice`, the benchmark and its server yield the CPU to everything else running.
+            ("niceness of this run", str(os.nice(0)))]
 
 
 def report(stats: Stats, args: argparse.Namespace, took: float, loads: tuple[str, str], idle_rss: int) -> str:
@@ -253,12 +255,18 @@ def report(stats: Stats, args: argparse.Namespace, took: float, loads: tuple[str
         lines += ["", "## Errors (first 10)", "", *(f"- {e}" for e in stats.errors[:10])]
     lines += [
         "",
-        "Requests are served concurrently, but engine work (the relevance analysis of each step, the "
-        "result) runs one request at a time under one lock: durable_rules and the analysis are not "
-        "thread-safe. A step costs one relevance analysis (a page and the form it posts share it), so the "
-        "latency depends on how many runners answer in the same moment, which the reading time sets. "
-        "Memory: results (with their critical answers) and analyses are cached for the pages that ask "
-        "for them again, bounded at 128 and 512 entries; RSS rises until they are full, then stays.",
+        "Requests are served concurrently from uvicorn's thread pool in one process, with no app-wide "
+        "engine lock: durable_rules' C core is entered under the engine's own lock for the millisecond or "
+        "so a case takes, and the relevance analysis keeps no state between calls. A step costs one "
+        "relevance analysis (a page and the form it posts share it through a cache) and one save of the "
+        "session, written and fsynced as the terminal's interview writes it, so the latency also depends on "
+        "the disk, and on the other programs sharing the two cores (see the load average and niceness "
+        "above). The result page is the heaviest request: the critical answers (tens of milliseconds, once "
+        "per interview) and a page of reasoning trees. Memory: results (with their critical answers, about "
+        "60 KiB each) and analyses (about 20 KiB each) are cached for the pages that ask for them again, "
+        "bounded at 128 and 512 entries, so RSS rises in the first wave until they are full, then stays; the "
+        "server caps glibc's malloc arenas at 2, as without that every worker thread kept freed memory of "
+        "its own.",
         "",
     ]
     return "\n".join(lines)
