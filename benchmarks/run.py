@@ -6,7 +6,10 @@ What it measures, on the machine it runs on, in one run:
 
 1. throughput of `itb-triage batch` (a real subprocess) on a seeded cohort of valid
    cases covering the case space (benchmarks/cohort.py), with one process and with
-   `--jobs 2`, and the two outputs compared byte for byte;
+   `--jobs 2`, and the two outputs compared byte for byte; side by side with the same
+   command of the release before issue 14 (RELEASE, checked out into a temporary git
+   worktree and installed in a venv of its own), alternating runs on the same cohort;
+   and with `--engine dask` on a local cluster of 1 and of 2 workers;
 2. the same pipeline in one process (read and check the case, run the rules,
    aggregate, write the JSON line) with four ways of running the rules, interleaved
    slice by slice so that a busy neighbour slows them all alike: this engine; durable_rules
@@ -21,6 +24,11 @@ What it measures, on the machine it runs on, in one run:
 
 Options shrink it for a quick look (`--cases 2000 --memory-cases 20000`); the figures
 written to docs/performance.md should come from the defaults.
+
+The machine's load average and a speed probe are recorded before and after: on a
+shared machine every figure is lower than on a quiet one, and ratios measured side by
+side (this engine against the release, --jobs 2 against one process) hold up better
+than absolute rates.
 """
 
 from __future__ import annotations
@@ -28,9 +36,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
+import importlib.util
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,12 +57,15 @@ import cohort
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = str(Path(sys.executable).with_name("itb-triage"))
+# The release before issue 14 (docs/performance.md compares batch with it side by side).
+RELEASE = "e86d287"
 TARGETS = {
     "one_process": 1000.0,  # cases/s, batch, one process
+    "release_ratio": 1.8,  # batch, one process, against RELEASE on the same cohort
     "ceiling_ratio": 3.0,  # plain Python may be at most this many times faster
-    "jobs2_speedup": 1.7,
+    "jobs2_speedup": 1.8,
     "version_ms": 150.0,
-    "assess_ms": 500.0,
+    "assess_ms": 300.0,
     "memory_growth_mb": 5.0,  # RSS at the end minus RSS after the first 10,000 cases
 }
 
@@ -122,7 +135,7 @@ def cpu_busy_seconds() -> float:
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def run_program(args: list[str], sample_every: int = 0) -> Run:
+def run_program(args: list[str], sample_every: int = 0, program: str = PROGRAM) -> Run:
     """Run itb-triage, reading its output from a pipe (hashed and counted, not kept).
 
     With `sample_every`, the child's RSS is read from /proc each time that many more
@@ -131,7 +144,7 @@ def run_program(args: list[str], sample_every: int = 0) -> Run:
     Linux carries it over exec() from the forked copy of this (much bigger) process.
     """
     start, busy, mine = time.perf_counter(), cpu_busy_seconds(), time.process_time()
-    process = subprocess.Popen([PROGRAM, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([program, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert process.stdout is not None
     digest = hashlib.sha256()
     samples: list[tuple[int, float]] = []
@@ -152,6 +165,30 @@ def run_program(args: list[str], sample_every: int = 0) -> Run:
     # What the rest of the machine used meanwhile: all busy time, less the child's and ours.
     others = max(cpu_busy_seconds() - busy - cpu - (time.process_time() - mine), 0.0)
     return Run(wall, cpu, peak, process.returncode, lines, digest.hexdigest(), samples, others)
+
+
+class Release:
+    """itb-triage as it was at a commit: a detached git worktree and a venv of its own,
+    in a temporary folder, removed by `close`."""
+
+    def __init__(self, commit: str, folder: Path) -> None:
+        self.commit, self.tree = commit, folder / f"release-{commit}"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(self.tree), commit],
+                       check=True, capture_output=True)
+        venv = self.tree / ".venv"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(self.tree)],
+                       check=True, capture_output=True)
+        self.program = str(venv / "bin" / "itb-triage")
+        self.python = str(venv / "bin" / "python")
+
+    def version(self) -> str:
+        return subprocess.run([self.program, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+
+    def close(self) -> None:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(self.tree)],
+                       check=False, capture_output=True)
+        shutil.rmtree(self.tree, ignore_errors=True)
 
 
 def proc_status_mb(pid: int, field: str) -> float:
@@ -230,7 +267,7 @@ def in_process(lines: list[bytes], slices: int) -> tuple[list[Variant], dict[str
     knowledge = triage.knowledge
     rules, version = knowledge.rules, knowledge.version
     variants = [
-        Variant("engine", "this engine (durable_rules C core, driven directly)", triage._backend.run_case),
+        Variant("engine", "this engine, one session per case (what `assess` runs)", triage._backend.run_case),
         Variant("wrapper", "durable_rules via its Python wrapper (the engine before issue 6)",
                 WrapperBackend(rules, version, naive=False).run_case),
         Variant("naive", "naive durable_rules (every conclusion asserted; the baseline)",
@@ -242,11 +279,25 @@ def in_process(lines: list[bytes], slices: int) -> tuple[list[Variant], dict[str
     fired: Counter[str] = Counter()
     dispositions: Counter[str] = Counter()
     tiers: Counter[str] = Counter()
+    batch_path = Variant("batch", "this engine as `batch` runs it: 8 cases a session, each line written "
+                         "from the firings", lambda facts: [])
     size = -(-len(lines) // slices)
     clock, cpu_clock = time.perf_counter, time.process_time
     for start in range(0, len(lines), size):
         part = lines[start:start + size]
         reference: list[tuple[str, dict[str, Any]]] = []  # the engine's output for this slice
+        # The batch pipeline: cases read and checked, then assessed 64 at a time.
+        wall0, cpu0, engine = clock(), cpu_clock(), 0.0
+        written: list[str] = []
+        for first in range(0, len(part), 64):
+            cases = [triage.read_case(line, "cohort") for line in part[first:first + 64]]
+            before = clock()
+            written += [str(text) for text in triage.result_lines(cases)]
+            engine += clock() - before
+        batch_path.wall += clock() - wall0
+        batch_path.cpu += cpu_clock() - cpu0
+        batch_path.engine += engine
+        batch_path.cases += len(part)
         for variant in variants:
             wall0, cpu0, engine = clock(), cpu_clock(), 0.0
             outputs = []
@@ -274,7 +325,10 @@ def in_process(lines: list[bytes], slices: int) -> tuple[list[Variant], dict[str
                     variant.mismatches += {k: document[k] for k in summary_keys} != reference[number][1]
                 else:
                     variant.mismatches += text != reference[number][0]
+        batch_path.mismatches += sum(text != ref[0] for text, ref in zip(written, reference, strict=True))
+    variants.insert(1, batch_path)
     coverage = {
+        "not_grouped": triage.not_grouped,
         "rules_fired": len(fired),
         "rules_total": len(rules),
         "dispositions": dict(dispositions.most_common()),
@@ -349,6 +403,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per cold-start figure (15)")
     parser.add_argument("--slices", type=int, default=10, help="interleaving slices for the in-process run")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument("--release", default=RELEASE, help=f"the release to compare with (default {RELEASE})")
     args = parser.parse_args()
 
     began = datetime.datetime.now(datetime.UTC)
@@ -360,16 +415,40 @@ def main() -> int:
         source.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
         lines = source.read_bytes().splitlines(keepends=True)
 
-        print("batch, one process and --jobs 2 ...", flush=True)
-        one = run_program(["batch", str(source)])
-        two = run_program(["batch", "--jobs", "2", str(source)])
-        # Twice each, alternating, keeping the faster: the machine may be shared.
-        one_b = run_program(["batch", str(source)])
-        two_b = run_program(["batch", "--jobs", "2", str(source)])
-        same = len({one.digest, two.digest, one_b.digest, two_b.digest}) == 1
-        statuses = {one.status, two.status, one_b.status, two_b.status}
-        one, two = min(one, one_b, key=lambda r: r.wall), min(two, two_b, key=lambda r: r.wall)
+        print(f"installing the release {args.release} beside this one ...", flush=True)
+        release = Release(args.release, Path(tmp))
+        try:
+            release_version = release.version()
+            print("batch, one process and --jobs 2, and the release's batch, alternating ...", flush=True)
+            # The release is compared on a cohort of its own cohort.py (same size and seed):
+            # cases its case schema admits, so that it assesses every one, as this one does.
+            release_source = Path(tmp) / "release-cohort.jsonl"
+            with release_source.open("wb") as out:
+                subprocess.run([release.python, str(release.tree / "benchmarks" / "cohort.py"), str(args.cases),
+                                str(args.seed)], stdout=out, check=True)
+            runs: dict[str, list[Run]] = {"one": [], "two": [], "release": [], "mine_rc": []}
+            # Twice each, alternating, keeping the faster: the machine may be shared.
+            for _ in range(2):
+                runs["one"].append(run_program(["batch", str(source)]))
+                runs["release"].append(run_program(["batch", str(release_source)], program=release.program))
+                runs["mine_rc"].append(run_program(["batch", str(release_source)]))
+                runs["two"].append(run_program(["batch", "--jobs", "2", str(source)]))
+        finally:
+            release.close()
+        mine = [*runs["one"], *runs["two"]]
+        same = len({r.digest for r in mine}) == 1
+        same_as_release = len({r.digest for r in [*runs["mine_rc"], *runs["release"]]}) == 1
+        statuses = {r.status for r in [*mine, *runs["mine_rc"]]}
+        release_statuses = {r.status for r in runs["release"]}
+        one, two, old, mine_rc = (min(runs[k], key=lambda r: r.wall) for k in ("one", "two", "release", "mine_rc"))
         records = one.lines
+
+        print("batch --engine dask on a local cluster of 1 and 2 workers ...", flush=True)
+        dask_runs: dict[int, Run] = {}
+        if importlib.util.find_spec("distributed") is not None:
+            for workers in (1, 2):
+                dask_runs[workers] = run_program(["batch", "--engine", "dask", "--jobs", str(workers), str(source)])
+        dask_same = all(r.digest == one.digest and r.status == 0 for r in dask_runs.values())
 
         print("the pipeline with four engines, interleaved ...", flush=True)
         variants, coverage = in_process(lines, args.slices)
@@ -410,10 +489,14 @@ def main() -> int:
     last_rss = memory.samples[-1][1] if memory.samples else float("nan")
     growth = last_rss - first_rss
     answered, questions, values, total_values = answered_coverage(cases)
-    checks_ok = same and statuses == {0} and records == args.cases and all(v.mismatches == 0 for v in variants)
+    checks_ok = (same and statuses == {0} and records == args.cases and all(v.mismatches == 0 for v in variants)
+                 and dask_same)
+    release_ratio = old.wall / mine_rc.wall
+    release_cpu_ratio = old.cpu / mine_rc.cpu
 
     met = {
         "one_process": rate_one >= TARGETS["one_process"],
+        "release_ratio": release_ratio >= TARGETS["release_ratio"],
         "ceiling_ratio": ceiling_ratio <= TARGETS["ceiling_ratio"],
         "jobs2_speedup": speedup >= TARGETS["jobs2_speedup"],
         "version_ms": statistics.median(version_ms) < TARGETS["version_ms"],
@@ -460,14 +543,20 @@ def main() -> int:
         f"({args.cases:,} cases in {one.wall:.1f} s, start-up included; other processes used "
         f"{one.others / ((os.cpu_count() or 1) * one.wall):.0%} of the CPU meanwhile) | "
         f"{verdict(met['one_process'])} |")
+    add(f"| `batch`, one process: at least {TARGETS['release_ratio']}× the release {args.release}, side by "
+        f"side on the same cohort | {release_ratio:.2f}× in wall-clock time, {release_cpu_ratio:.2f}× in CPU time "
+        f"(the release: {args.cases / old.wall:,.0f} cases/s, exit status {sorted(release_statuses)}; this one on "
+        f"the same cases: {args.cases / mine_rc.wall:,.0f} cases/s) | {verdict(met['release_ratio'])} |")
     add(f"| within {TARGETS['ceiling_ratio']:.0f}× of the plain-Python ceiling | the ceiling is "
         f"{ceiling_ratio:.2f}× faster (same pipeline, in process) | {verdict(met['ceiling_ratio'])} |")
     add(f"| `--jobs 2` at least {TARGETS['jobs2_speedup']}× one process | {speedup:.2f}× "
         f"({rate_two:,.0f} cases/s) | {verdict(met['jobs2_speedup'])} |")
     add(f"| `itb-triage --version` under {TARGETS['version_ms']:.0f} ms from a cold start | "
         f"{statistics.median(version_ms):.0f} ms median | {verdict(met['version_ms'])} |")
-    add(f"| one `assess` under {TARGETS['assess_ms']:.0f} ms from a cold start | "
-        f"{statistics.median(assess_ms):.0f} ms median | {verdict(met['assess_ms'])} |")
+    add(f"| one `assess` under {TARGETS['assess_ms']:.0f} ms from a cold start (the checked knowledge "
+        f"cached on disk) | {statistics.median(assess_ms):.0f} ms median | {verdict(met['assess_ms'])} |")
+    add("| output byte-identical to the one-case path, `--jobs` or not | see Checks below | "
+        f"{verdict(same and all(v.mismatches == 0 for v in variants))} |")
     add(f"| memory flat over {args.memory_cases:,} cases | RSS {first_rss:.1f} MB after 10,000 cases, "
         f"{last_rss:.1f} MB at the end ({growth:+.1f} MB); peak {memory.max_rss_mb:.1f} MB | "
         f"{verdict(met['memory'])} |")
@@ -492,8 +581,16 @@ def main() -> int:
             f"`{children[0][0]}` {children[0][1]:.0f} ms (every command's module is imported at start-up; "
             "see Cold start).")
         add("")
+    grouping = ("cases share durable_rules sessions, 8 to a group" if coverage["not_grouped"] is None
+                else f"**every case runs in a session of its own**: {coverage['not_grouped']}")
+    add(f"`batch` here: {grouping}. The release's output is "
+        f"{'byte-identical to' if same_as_release else 'not the same bytes as'} this one's"
+        f"{'' if same_as_release else ' (its knowledge version differs: ' + release_version + ')'}.")
+    add("")
     add(f"Checks: every case valid and assessed (exit status {sorted(statuses)}, {records:,} records); "
         f"`--jobs 2` output {'identical to' if same else '**different from**'} one process, byte for byte; "
+        f"`--engine dask` {'identical to one process' if dask_same else '**different or failed**'}"
+        f"{'' if dask_runs else ' (not run: Dask is not installed)'}; "
         + ", ".join(f"{v.name}: {v.mismatches} mismatches" for v in variants[1:])
         + (" (durable_rules variants: same bytes as the engine; plain Python: same conclusions)."))
     if not checks_ok:
@@ -510,12 +607,27 @@ def main() -> int:
         f"{one.cpu:.2f} | {one.others:.2f} | {one.max_rss_mb:.0f} MB |")
     add(f"| `--jobs 2` | {two.wall:.2f} s | {rate_two:,.0f} | {two.cpu:.2f} | {two.others:.2f} | "
         f"{two.max_rss_mb:.0f} MB (parent) |")
+    add(f"| the release {args.release}, one process, on its own cohort | {old.wall:.2f} s | "
+        f"{args.cases / old.wall:,.0f} | {old.cpu:.2f} | {old.others:.2f} | {old.max_rss_mb:.0f} MB |")
+    add(f"| this one, one process, on the release's cohort | {mine_rc.wall:.2f} s | "
+        f"{args.cases / mine_rc.wall:,.0f} | {mine_rc.cpu:.2f} | {mine_rc.others:.2f} | {mine_rc.max_rss_mb:.0f} MB |")
+    for workers, run in dask_runs.items():
+        add(f"| `--engine dask`, local cluster of {workers} worker{'s' if workers > 1 else ''} (one run) | "
+            f"{run.wall:.2f} s | {args.cases / run.wall:,.0f} | {run.cpu:.2f} | {run.others:.2f} | "
+            f"{run.max_rss_mb:.0f} MB (client) |")
+    add("")
+    add("The release's batch ran alternately with this one's on the same cohort file, made by the release's "
+        "own benchmarks/cohort.py so that its case schema admits every case. Where the rules have changed since "
+        "the release, the two do different work on it: the ratio is then engine and rules together. Dask runs include "
+        "starting the local cluster (scheduler and worker processes) and each worker building its engine; "
+        "their CPU seconds are what the OS reports for the command and the processes it started. "
+        "docs/scaling.md says how to run it on a real cluster.")
     add("")
     add("The same pipeline in one process (read and check each case, run the rules, aggregate, write "
         "its JSON line), side by side: only the way the rules are run differs. Interleaved in "
         f"{args.slices} slices, so a busy neighbour slows every variant alike.")
     add("")
-    add("| rules run by | cases/s | CPU µs/case | of which rules µs/case | vs naive |")
+    add("| rules run by | cases/s | CPU µs/case | of which rules µs/case (batch: rules and writing) | vs naive |")
     add("|---|---|---|---|---|")
     for v in variants:
         add(f"| {v.label} | {rate[v.name]:,.0f} | {v.cpu / v.cases * 1e6:,.0f} | "

@@ -20,163 +20,30 @@ written in input order with only a few chunks in flight.
 from __future__ import annotations
 
 import contextlib
-import itertools
-import json
 import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from .batch_cases import CHUNK, Done, Item, assess_chunk, case_files, chunks, read_folder, read_lines
 from .common import fail
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from itb_triage.engine import Knowledge, Triage
+    from itb_triage.engine import Knowledge
 
-CASE_SUFFIXES = (".json", ".yaml", ".yml")
-# Cases per task sent to a worker: big enough that sending them costs little, small
-# enough that the output keeps flowing and memory stays small.
-CHUNK = 64
 # Chunks in flight per worker: enough to keep every worker busy while the parent writes.
 IN_FLIGHT = 4
 
 
-@dataclass(frozen=True)
-class Item:
-    """One case to assess: its label in the output, its name in messages, and its bytes.
-
-    `problem` is set instead of `data` when the case could not even be read.
-    """
-
-    key: str  # "line" or "file"
-    label: int | str
-    where: str
-    data: bytes | None
-    problem: str | None = None
-    size: int = 1  # progress units (bytes of a JSONL line, or one file)
-
-
-@dataclass(frozen=True)
-class Done:
-    """The output of a chunk (JSON lines, ASCII), how many cases it held and how many failed."""
-
-    data: bytes
-    cases: int
-    failed: int
-    size: int
-
-
 def _stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
-
-
-# --- reading ------------------------------------------------------------------------
-
-
-def _lines(stream: IO[bytes], name: str) -> Iterator[Item]:
-    """One item per non-blank line of a JSONL stream, numbered from 1.
-
-    A line is read with a bound: one longer than a case file may be becomes an error
-    record, and the rest of it is skipped piece by piece, so memory stays small
-    whatever the input holds.
-    """
-    from itb_triage.engine import MAX_CASE_BYTES
-
-    number = 0
-    while line := stream.readline(MAX_CASE_BYTES + 1):
-        number += 1
-        where = f"{name}:{number}"
-        if len(line) > MAX_CASE_BYTES and not line.endswith(b"\n"):
-            size = len(line) + _skip_line(stream)
-            yield Item("line", number, where, None, _too_large(where, "a line of"), size=size)
-        elif line.strip():
-            yield Item("line", number, where, line.rstrip(b"\r\n"), size=len(line))
-
-
-def _skip_line(stream: IO[bytes]) -> int:
-    """Read past the end of the current line; the number of bytes skipped."""
-    skipped = 0
-    while piece := stream.readline(1 << 16):
-        skipped += len(piece)
-        if piece.endswith(b"\n"):
-            break
-    return skipped
-
-
-def _too_large(where: str, what: str) -> str:
-    from itb_triage.engine import MAX_CASE_BYTES, CaseError
-
-    return CaseError(where, "", f"{what} more than {MAX_CASE_BYTES:,} bytes",
-                     f"a case of at most {MAX_CASE_BYTES:,} bytes").one_line()
-
-
-def _case_files(folder: Path) -> list[str]:
-    """The names of a folder's case files, in name order."""
-    return sorted(e.name for e in os.scandir(folder) if e.name.endswith(CASE_SUFFIXES) and not e.is_dir())
-
-
-def _folder(folder: Path, names: list[str]) -> Iterator[Item]:
-    """One item per case file of a folder, each read with the case size bound."""
-    from itb_triage.engine import MAX_CASE_BYTES, ReadError, read_bounded
-
-    for name in names:
-        path = folder / name
-        try:
-            yield Item("file", name, str(path), read_bounded(path, MAX_CASE_BYTES))
-        except ReadError as exc:
-            problem = (_too_large(str(path), "a file of") if exc.too_large
-                       else f"{path}: cannot read the case file: {exc.reason}")
-            yield Item("file", name, str(path), None, problem)
-
-
-def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
-# --- assessing ----------------------------------------------------------------------
-
-
-def _assess_chunk(triage: Triage, chunk: list[Item], critical: bool) -> Done:
-    """The output lines of a chunk of cases (each a result or an error record)."""
-    from itb_triage.engine import CaseError, EngineError, compact_json
-
-    from .exit_codes import classify
-
-    lines: list[str] = []
-    failed = 0
-    for item in chunk:
-        head = f'{{"{item.key}":{json.dumps(item.label)},'
-        problem = item.problem
-        if problem is None and item.data is not None:
-            try:
-                case = triage.read_case(item.data, item.where)
-            except CaseError as exc:
-                problem = classify(exc)[1]
-            except Exception as exc:  # one odd case must not stop the other 99,999
-                # A reader bug (assess shows a traceback for it): this case's record says so.
-                problem = f"{item.where}: cannot read the case file: {type(exc).__name__}: {exc}"
-            else:
-                try:
-                    result = triage.assess(case, critical=critical)
-                except EngineError as exc:
-                    problem = classify(exc)[1]
-                else:
-                    lines.append(f'{head}"result":{compact_json(result)}}}\n')
-                    continue
-        failed += 1
-        lines.append(f'{head}"error":{json.dumps(problem)}}}\n')
-    # Every line is ASCII JSON (other characters are \u escapes, lone surrogates from
-    # file names that are not UTF-8 included): valid UTF-8 whatever the input.
-    return Done("".join(lines).encode("ascii"), len(chunk), failed, sum(item.size for item in chunk))
 
 
 # Each worker process compiles the rules once, when it starts.
@@ -194,15 +61,15 @@ def _worker_start(knowledge: Knowledge) -> None:
 
 
 def _worker_chunk(chunk: list[Item], critical: bool) -> Done:
-    return _assess_chunk(_WORKER["triage"], chunk, critical)
+    return assess_chunk(_WORKER["triage"], chunk, critical)
 
 
 def _in_process(items: Iterable[Item], critical: bool) -> Iterator[Done]:
     from .common import triage as load_triage
 
     triage = load_triage()
-    for chunk in _chunks(items, CHUNK):
-        yield _assess_chunk(triage, chunk, critical)
+    for chunk in chunks(items, CHUNK):
+        yield assess_chunk(triage, chunk, critical)
 
 
 def _in_workers(items: Iterable[Item], critical: bool, jobs: int) -> Iterator[Done]:
@@ -224,7 +91,7 @@ def _in_workers(items: Iterable[Item], critical: bool, jobs: int) -> Iterator[Do
                                initializer=_worker_start, initargs=(knowledge,))
     pending: deque[Future[Done]] = deque()
     try:
-        for chunk in _chunks(items, CHUNK):
+        for chunk in chunks(items, CHUNK):
             pending.append(pool.submit(_worker_chunk, chunk, critical))
             if len(pending) >= jobs * IN_FLIGHT:
                 yield pending.popleft().result()
@@ -245,17 +112,17 @@ def _in_workers(items: Iterable[Item], critical: bool, jobs: int) -> Iterator[Do
 def _open_input(source: str, stack: contextlib.ExitStack) -> tuple[Iterator[Item], int | None]:
     """The items of IN, and the total progress units when they are known."""
     if source == "-":
-        return _lines(sys.stdin.buffer, "<stdin>"), None
+        return read_lines(sys.stdin.buffer, "<stdin>"), None
     path = Path(source)
     try:
         if path.is_dir():
-            names = _case_files(path)
-            return _folder(path, names), len(names)
+            names = case_files(path)
+            return read_folder(path, names), len(names)
         stream = stack.enter_context(path.open("rb"))
         size = os.fstat(stream.fileno()).st_size
     except OSError as exc:
         fail(f"{source}: cannot read the input: {exc.strerror or exc}", ExitStatus.INPUT_ERROR)
-    return _lines(stream, source), size or None
+    return read_lines(stream, source), size or None
 
 
 def _same_file(source: str, target: str) -> bool:
@@ -316,7 +183,12 @@ def _no_length() -> Iterator[int]:
 @click.option("--critical", is_flag=True,
               help="Also find each case's critical answers, as `assess --format json` does "
                    "(tens of milliseconds a case).")
-def batch(source: str, target: str, jobs: int, critical: bool) -> None:
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="dask: spread the cases over a Dask cluster (needs itb-triage[dask]; docs/scaling.md).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --engine dask: the scheduler of an existing cluster (tcp://HOST:8786); "
+                   "without it, a local cluster of --jobs workers.")
+def batch(source: str, target: str, jobs: int, critical: bool, engine: str, scheduler: str | None) -> None:
     """Assess many cases: IN is a JSONL file, a folder of case files, or - for stdin.
 
     Writes one JSON line per case, in input order: {"line": N} (or {"file": NAME}
@@ -334,6 +206,8 @@ def batch(source: str, target: str, jobs: int, critical: bool) -> None:
     """
     from itb_triage.engine import WriteError
 
+    if scheduler is not None and engine != "dask":
+        fail("--scheduler needs --engine dask", ExitStatus.INPUT_ERROR)
     # More workers than CPUs only cost memory and start-up (--jobs 1000 forked a thousand).
     jobs = min(jobs, cpu_count())
     try:
@@ -341,7 +215,12 @@ def batch(source: str, target: str, jobs: int, critical: bool) -> None:
             items, total = _open_input(source, stack)
             out = _open_output(target, source, stack)
             advance = _progress(total, stack)
-            done = _in_process(items, critical) if jobs == 1 else _in_workers(items, critical, jobs)
+            if engine == "dask":
+                from .dask_batch import in_dask
+
+                done = in_dask(source, items, critical, jobs, scheduler)
+            else:
+                done = _in_process(items, critical) if jobs == 1 else _in_workers(items, critical, jobs)
             cases = failed = 0
             for chunk in done:
                 out.write(chunk.data)

@@ -163,7 +163,7 @@ def validate(knowledge_dir: Path | None, rules_dir: Path | None, witnesses: bool
     from itb_triage.engine import KnowledgeError, check_satisfiable, load_knowledge
 
     try:
-        knowledge = load_knowledge(knowledge_dir, rules_dir)
+        knowledge = load_knowledge(knowledge_dir, rules_dir, use_cache=False)
     except KnowledgeError as exc:
         _knowledge_problems(exc.problems)
     proof = check_satisfiable(knowledge)

@@ -42,6 +42,16 @@ whatever ran before, no session left after a case, errors and interrupts).
 
 Stages run in order: Python asserts the phase facts one by one, each assert running
 that stage to quiescence.
+
+`run_cases` (what `batch` uses) runs cases `GROUP_SIZE` to a session, each in a slot
+of its own (engine/slotting.py ties every pattern to its case's slot), so the cost of a
+session is paid once a group. The C core fires the lowest-numbered rule first and,
+within a rule, the newest activation first, and each case's stages are run one case
+at a time, so each case's firings come out exactly as they do alone
+(tests/test_grouped_sessions.py compares the two paths byte for byte). Any error in a
+group, from an action or from the C core (a 32-bit identity clash is possible with
+many facts in one session), runs that group again case by case. `assess`, `explain`
+and the interview keep one session per case.
 """
 
 from __future__ import annotations
@@ -49,7 +59,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, ClassVar
@@ -58,6 +68,7 @@ from .errors import EngineError
 from .facts import Fact
 from .firing import Firing
 from .rulebase import STAGES, PatternIndex, Rule
+from .slotting import SLOT, Unslottable, slotted_ruleset
 
 # Everything this module does with the C core was read from and measured on this release
 # (docs/durable-rules.md); another one may change what it relies on, silently.
@@ -99,7 +110,6 @@ _CACHE_LIMIT = 4096
 # Parsed engine messages: a varied cohort has a few thousand distinct ones, most of the
 # firings hit a cache of this size, and at ~1.5 KB an entry memory stays small.
 _MESSAGE_LIMIT = 2048
-_UNKNOWN = "\0 not cached"  # no fact's JSON looks like this
 
 # The rule that fires on each case's opening fact (see the module docstring): rule ids
 # start with a letter, so no rule's engine name can be this.
@@ -107,6 +117,11 @@ _OPENER = "_opener"
 
 # One lock for every backend: the C core's handle tables are process-wide.
 _CORE_LOCK = threading.RLock()
+
+# Cases per shared session. Measured on the prototype: 8 was fastest (32 and 64 were
+# exact too); fewer facts in a session also keep the chance of a 32-bit identity clash
+# (which reruns the group) small.
+GROUP_SIZE = 8
 
 
 @dataclass
@@ -151,6 +166,12 @@ def engine_ruleset(rules: Iterable[Rule]) -> dict[str, Any]:
     """What the engine registers: the rules, and the rule that fires on each case's
     opening fact and concludes nothing."""
     return {_OPENER: {"all": [{"o": {"t": "opening"}}]}, **durable_definition(rules)}
+
+
+def grouped_ruleset(rules: Iterable[Rule]) -> dict[str, Any]:
+    """What the engine registers for cases sharing a session: the rules tied to their
+    case's slot (raises Unslottable), and the opening rule, once per session."""
+    return {_OPENER: {"all": [{"o": {"t": "opening"}}]}, **slotted_ruleset(durable_definition(rules))}
 
 
 class DurableBackend:
@@ -203,8 +224,13 @@ class DurableBackend:
         self._opening = ""
         self._phases: list[str] = []
         self._conclusion_json: list[str | None] = []
-        self._answer_json: dict[Fact, str | None] = {}
-        self._messages: dict[str, dict[str, Any]] = {}
+        self._answer_json: dict[int, tuple[Fact, str | None]] = {}
+        # An engine message (its text) -> what firing it is (None: the opening rule).
+        self._messages: dict[str, tuple[_Action, Firing] | None] = {}
+        self._grouped: _Grouped | None = None
+        self._grouped_tried = False
+        # Why cases do not share sessions here, when they do not (None: they do).
+        self.not_grouped: str | None = None
         with _CORE_LOCK:
             self._handle = _core.create_ruleset(self.name, json.dumps(engine_ruleset(self.rules)))
             self._new_session()
@@ -225,27 +251,49 @@ class DurableBackend:
         """The JSON of an answer fact in the current session, or None if no rule tests it
         (facts no rule tests stay out of the engine: see PatternIndex)."""
         # Only choices are cached: there are few of them, and a Fact's equality does not
-        # tell 1 from 1.0, whose JSON differs.
-        cached = type(fact.value) is str
-        if cached:
-            known = self._answer_json.get(fact, _UNKNOWN)
-            if known is not _UNKNOWN:
-                return known
+        # tell 1 from 1.0, whose JSON differs. The key is the fact's identity (answer_facts
+        # gives the same objects for the same choices; a Fact's own hash is computed in
+        # Python), and the entry keeps the fact alive, so the id is not reused meanwhile.
+        hit = self._answer_json.get(id(fact))
+        if hit is not None and hit[0] is fact:
+            return hit[1]
         text = json.dumps(fact.to_engine(self._sid), ensure_ascii=False) if self._index.tested(fact) else None
-        if cached:
+        if type(fact.value) is str:
             if len(self._answer_json) >= _CACHE_LIMIT:
                 self._answer_json.clear()
-            self._answer_json[fact] = text
+            self._answer_json[id(fact)] = (fact, text)
         return text
+
+    def _known(self, answers: list[Fact]) -> set[int]:
+        """The conclusions a case knows before any rule fires: answers that are also conclusions."""
+        if not self._concludes_answers:
+            return set()
+        return {self._conclusions[f] for f in answers if f in self._conclusions}
+
+    def _firing(self, messages: str) -> tuple[_Action, Firing] | None:
+        """The firing an engine message stands for, built once per distinct message: the
+        session id is reused, so the same messages come back case after case."""
+        try:
+            return self._messages[messages]
+        except KeyError:
+            pass
+        (name, matched), = json.loads(messages).items()
+        if name == _OPENER:
+            found = None
+        else:
+            action = self._actions[name]
+            found = action, Firing(action.rule, action.branch,
+                                   tuple(Fact.from_engine(matched[a]) for a in action.aliases), action.rule.then)
+        if len(self._messages) >= _MESSAGE_LIMIT:
+            self._messages.clear()
+        self._messages[messages] = found
+        return found
 
     def run_case(self, answers: list[Fact]) -> list[Firing]:
         """Assert the answers, run every stage to quiescence, return the firings in order."""
         with _CORE_LOCK:
             sid = self._sid
-            known: set[int] = set()
-            if self._concludes_answers:  # an answer that is also a conclusion is known already
-                known = {self._conclusions[f] for f in answers if f in self._conclusions}
-            run = _Run(known)
+            run = _Run(self._known(answers))
             self._runs[sid] = run
             try:
                 self._drain(self._assert(_core.assert_fact, self._opening, run), run)
@@ -262,6 +310,46 @@ class DurableBackend:
         if run.errors:
             raise EngineError("; ".join(run.errors))
         return run.firings
+
+    def run_cases(self, cases: Sequence[list[Fact]]) -> list[list[Firing] | EngineError]:
+        """The firings of each case (or the EngineError it raised), in order.
+
+        Cases run GROUP_SIZE to a shared session when the rules allow it (see
+        `not_grouped`); the firings are those `run_case` gives.
+        """
+        out: list[list[Firing] | EngineError] = []
+        for start in range(0, len(cases), GROUP_SIZE):
+            group = cases[start:start + GROUP_SIZE]
+            grouped = self._grouped_runner() if len(group) > 1 else None
+            if grouped is not None:
+                try:
+                    out.extend(grouped.run(group))
+                    continue
+                except EngineError:
+                    pass  # any error in a shared session: every case of the group again, alone
+            out.extend(self._alone(answers) for answers in group)
+        return out
+
+    def _alone(self, answers: list[Fact]) -> list[Firing] | EngineError:
+        try:
+            return self.run_case(answers)
+        except EngineError as exc:
+            return exc
+
+    def _grouped_runner(self) -> _Grouped | None:
+        """The shared-session runner, compiled on first use; None when the rules cannot
+        share a session (the reason is in `not_grouped`)."""
+        if not self._grouped_tried:
+            with _CORE_LOCK:
+                if not self._grouped_tried:
+                    try:
+                        self._grouped = _Grouped(self)
+                    except Unslottable as exc:
+                        self.not_grouped = f"a rule cannot be tied to its case's slot: {exc}"
+                    except _core.error as exc:
+                        self.not_grouped = f"durable_rules refused the slotted rules: {exc}"
+                    self._grouped_tried = True
+        return self._grouped
 
     def session_open(self) -> bool:
         """Does a case still hold a session here? False between cases: every case's session
@@ -299,20 +387,11 @@ class DurableBackend:
         """One action: record the firing, assert its new conclusions that a rule tests."""
         action: _Action | None = None
         try:
-            # The session id is reused, so the same messages come back case after case.
-            message = self._messages.get(messages)
-            if message is None:
-                if len(self._messages) >= _MESSAGE_LIMIT:
-                    self._messages.clear()
-                message = self._messages[messages] = json.loads(messages)
-            (name, matched), = message.items()
-            if name == _OPENER:
+            hit = self._firing(messages)
+            if hit is None:
                 return
-            action = self._actions[name]
-            run.firings.append(
-                Firing(action.rule, action.branch, tuple(Fact.from_engine(matched[a]) for a in action.aliases),
-                       action.rule.then)
-            )
+            action, firing = hit
+            run.firings.append(firing)
             known = run.known
             for number in action.then:
                 if number in known:
@@ -337,12 +416,168 @@ class DurableBackend:
         """
         if run.state is None:
             return  # nothing reached the engine, so no session was made
-        try:
-            if run.in_action:
-                _core.abandon_action(self._handle, run.state)
-            if _core.start_action_for_state(self._handle, run.state):
-                while _core.complete_and_start_action(self._handle, run.state):
-                    pass
-            _core.delete_state(self._handle, self._sid)
-        except _core.error:
+        if not _close_session(self._handle, run.state, run.in_action, self._sid):
             self._new_session()  # a session that could not be deleted is left behind, unused
+
+
+def _close_session(handle: int, state: int, in_action: bool, sid: str) -> bool:
+    """Abandon the action under way, run out the pending ones unacted on, delete the
+    session; False if the C core refused."""
+    try:
+        if in_action:
+            _core.abandon_action(handle, state)
+        if _core.start_action_for_state(handle, state):
+            while _core.complete_and_start_action(handle, state):
+                pass
+        _core.delete_state(handle, sid)
+    except _core.error:
+        return False
+    return True
+
+
+class _Grouped:
+    """Runs a group of cases in one durable_rules session, each in a slot of its own.
+
+    Built from a DurableBackend (its actions and conclusions), with a ruleset of its
+    own whose patterns are tied to their case's slot (engine/slotting.py). Raises
+    Unslottable, or the C core's error, when the rules cannot be run this way.
+    """
+
+    def __init__(self, backend: DurableBackend) -> None:
+        self._backend = backend
+        self._handle = _core.create_ruleset(f"{backend.name}_grouped", json.dumps(grouped_ruleset(backend.rules)))
+        self._sids = itertools.count(1)
+        self._sid = ""
+        self._opening = ""
+        self._phases: list[list[str]] = []  # by stage, then slot
+        self._conclusion_json: list[list[str | None]] = []  # by slot, then conclusion number
+        self._answer_json: dict[int, tuple[Fact, tuple[str | None, ...]]] = {}
+        self._messages: dict[str, tuple[int, _Action, Firing] | None] = {}
+        self._new_session()
+
+    def _new_session(self) -> None:
+        self._sid = sid = f"g{next(self._sids)}"
+        backend = self._backend
+        self._opening = json.dumps({"t": "opening", "sid": sid})
+        self._phases = [[json.dumps({"t": "phase", "k": stage, "sid": sid, SLOT: slot}) for slot in range(GROUP_SIZE)]
+                        for stage in backend._stages]
+        self._conclusion_json = [
+            [json.dumps({**fact.to_engine(sid), SLOT: slot}, ensure_ascii=False) if in_engine else None
+             for fact, in_engine in zip(backend._conclusions, backend._in_engine, strict=True)]
+            for slot in range(GROUP_SIZE)
+        ]
+        self._answer_json = {}
+        self._messages = {}
+
+    def _answer_texts(self, fact: Fact) -> tuple[str | None, ...]:
+        """The JSON of an answer fact in each slot (None if no rule tests it).
+
+        Cached by the fact's identity (answer_facts gives the same objects for the same
+        choices; the entry keeps its fact alive, so the id cannot be reused), and only
+        for choices, as in DurableBackend._answer_text.
+        """
+        hit = self._answer_json.get(id(fact))
+        if hit is not None and hit[0] is fact:
+            return hit[1]
+        if self._backend._index.tested(fact):
+            base = fact.to_engine(self._sid)
+            texts: tuple[str | None, ...] = tuple(json.dumps({**base, SLOT: slot}, ensure_ascii=False)
+                                                  for slot in range(GROUP_SIZE))
+        else:
+            texts = (None,) * GROUP_SIZE
+        if type(fact.value) is str:
+            if len(self._answer_json) >= _CACHE_LIMIT:
+                self._answer_json.clear()
+            self._answer_json[id(fact)] = (fact, texts)
+        return texts
+
+    def _firing(self, messages: str) -> tuple[int, _Action, Firing] | None:
+        try:
+            return self._messages[messages]
+        except KeyError:
+            pass
+        (name, matched), = json.loads(messages).items()
+        if name == _OPENER:
+            found = None
+        else:
+            action = self._backend._actions[name]
+            found = (int(matched["p"][SLOT]), action,
+                     Firing(action.rule, action.branch, tuple(Fact.from_engine(matched[a]) for a in action.aliases),
+                            action.rule.then))
+        if len(self._messages) >= _MESSAGE_LIMIT:
+            self._messages.clear()
+        self._messages[messages] = found
+        return found
+
+    def run(self, group: Sequence[list[Fact]]) -> list[list[Firing] | EngineError]:
+        """The firings of each case of the group; raises EngineError on any error."""
+        if len(group) > GROUP_SIZE:
+            raise ValueError(f"at most {GROUP_SIZE} cases share a session")
+        runs = [_Run(self._backend._known(answers)) for answers in group]
+        session = _Run(set())  # the session's state handle and whether an action is under way
+        with _CORE_LOCK:
+            try:
+                self._drain(self._assert(_core.assert_fact, self._opening, session), session, runs)
+                texts = self._answer_texts
+                visible = [text for slot, answers in enumerate(group)
+                           for text in (texts(f)[slot] for f in answers) if text is not None]
+                if visible:
+                    self._drain(self._assert(_core.assert_facts, "[" + ",".join(visible) + "]", session),
+                                session, runs)
+                # One case at a time within a stage: each case's firings then come in the
+                # order they do alone, whatever the others hold.
+                for phases in self._phases:
+                    for slot in range(len(group)):
+                        self._drain(self._assert(_core.assert_fact, phases[slot], session), session, runs)
+            except _core.error as exc:
+                raise EngineError(f"durable_rules reported: {exc}") from None
+            finally:
+                if session.state is not None and not _close_session(self._handle, session.state,
+                                                                    session.in_action, self._sid):
+                    self._new_session()
+        errors = session.errors + [e for run in runs for e in run.errors]
+        if errors:
+            raise EngineError("; ".join(errors))
+        return [run.firings for run in runs]
+
+    def _assert(self, call: Any, text: str, session: _Run) -> int:
+        code, state = call(self._handle, text)
+        session.state = int(state)
+        if code != _OK:
+            raise EngineError(f"a fact reached the engine that {_CODES.get(code, f'failed ({code})')}: {text}")
+        return session.state
+
+    def _drain(self, state: int, session: _Run, runs: list[_Run]) -> None:
+        started = _core.start_action_for_state(self._handle, state)
+        if not started:
+            return
+        messages: str | None = started[1]
+        while messages:
+            session.in_action = True
+            self._fire(messages, session, runs)
+            messages = _core.complete_and_start_action(self._handle, state)
+            session.in_action = False
+
+    def _fire(self, messages: str, session: _Run, runs: list[_Run]) -> None:
+        action: _Action | None = None
+        try:
+            hit = self._firing(messages)
+            if hit is None:
+                return
+            slot, action, firing = hit
+            run = runs[slot]
+            run.firings.append(firing)
+            known = run.known
+            conclusions = self._conclusion_json[slot]
+            for number in action.then:
+                if number in known:
+                    continue
+                known.add(number)
+                text = conclusions[number]
+                if text is not None:
+                    code = _core.assert_fact(self._handle, text)[0]
+                    if code != _OK:
+                        raise EngineError(f"asserting {text}: {_CODES.get(code, f'failed ({code})')}")
+        except Exception as exc:  # the group is run again case by case; say why
+            rule = action.rule.id if action else "?"
+            session.errors.append(f"rule {rule}: {type(exc).__name__}: {exc}")

@@ -89,10 +89,27 @@ def normalise_number(value: Any) -> Any:
     return value
 
 
+# Choices recur from case to case: their facts are made once, keyed on plain tuples
+# (a Fact's own hash is computed in Python), and the same Fact objects come back, which
+# lets the engine cache their JSON by identity. Numbers are not cached: 1, 1.0 and True
+# are equal keys whose facts differ, and free numbers rarely repeat.
+_CHOICE_FACTS: dict[tuple[str, str], Fact] = {}
+_CHOICE_LIMIT = 8192  # emptied when full, so memory stays flat
+
+
 def answer_facts(answers: Mapping[str, Any]) -> list[Fact]:
     """One fact per answer, and one per chosen item of a multiple-choice answer."""
     facts: list[Fact] = []
+    cache = _CHOICE_FACTS
     for question, value in answers.items():
-        items = value if isinstance(value, list) else [value]
-        facts.extend(Fact("answer", question, normalise_number(item)) for item in items)
+        for item in value if isinstance(value, list) else (value,):
+            if type(item) is str:
+                fact = cache.get((question, item))
+                if fact is None:
+                    if len(cache) >= _CHOICE_LIMIT:
+                        cache.clear()
+                    fact = cache[(question, item)] = Fact("answer", question, item)
+                facts.append(fact)
+            else:
+                facts.append(Fact("answer", question, normalise_number(item)))
     return facts

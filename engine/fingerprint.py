@@ -30,9 +30,14 @@ def data_files(folders: dict[str, Traversable] | None = None) -> list[tuple[str,
     return sorted(found, key=lambda pair: pair[0])
 
 
-def knowledge_version(folders: dict[str, Traversable] | None = None) -> str:
-    """First 12 hex digits of SHA-256 over the labelled bytes of every data file."""
+def knowledge_digest(folders: dict[str, Traversable] | None = None) -> str:
+    """SHA-256 (hex) over the labelled bytes of every data file."""
     digest = hashlib.sha256()
     for label, item in data_files(folders):
         digest.update(label.encode() + b"\0" + item.read_bytes() + b"\0")
-    return digest.hexdigest()[:12]
+    return digest.hexdigest()
+
+
+def knowledge_version(folders: dict[str, Traversable] | None = None) -> str:
+    """First 12 hex digits of `knowledge_digest`."""
+    return knowledge_digest(folders)[:12]

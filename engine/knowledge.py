@@ -5,10 +5,14 @@ when they all conform, it checks every cross-reference (citations, questions,
 conditions, red flags, advice, ladder ids) and the staging of the rules. It reports
 every problem of the failing step, each with its file and JSON path, in one
 KnowledgeError (cross-references are only checked on schema-valid files).
+
+The shipped knowledge, once it has passed, is kept on disk keyed by the digest of its
+files (engine/kb_cache.py), and later starts skip the parsing and the schema checks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +27,8 @@ from referencing import Registry, Resource
 from . import contract
 from .documents import DocumentError, load_yaml
 from .errors import KnowledgeError
-from .fingerprint import knowledge_version
+from .fingerprint import knowledge_digest, knowledge_version
+from .kb_cache import read_checked, write_checked
 from .patterns import Pattern, parse_pattern
 from .rulebase import STAGES, Rule, layering_problems, overlap_problems, parse_rule
 
@@ -151,12 +156,29 @@ def _by_id(docs: dict[str, Any], name: str, key: str, problems: list[str]) -> di
     return out
 
 
-def load_knowledge(knowledge_dir: Path | None = None, rules_dir: Path | None = None) -> Knowledge:
-    """Load and check the shipped knowledge, or copies of it in other folders."""
+def load_knowledge(knowledge_dir: Path | None = None, rules_dir: Path | None = None, *,
+                   use_cache: bool = True) -> Knowledge:
+    """Load and check the shipped knowledge, or copies of it in other folders.
+
+    The shipped knowledge comes from the on-disk cache when it holds these very files
+    checked (`use_cache=False` checks them all again, as `kb validate` does).
+    """
     kdir: Traversable = knowledge_dir if knowledge_dir is not None else _package_dir("itb_triage.knowledge")
     rdir: Traversable = rules_dir if rules_dir is not None else _package_dir("itb_triage.rules")
     sdir = _package_dir("itb_triage.knowledge.schemas")
     schemas, registry = _schema_registry(sdir)
+    folders = {"knowledge": kdir, "rules": rdir, "schemas": sdir}
+    digest: str | None = None
+    if use_cache and knowledge_dir is None and rules_dir is None:
+        with contextlib.suppress(OSError):  # an unreadable file is reported by the checks below
+            digest = knowledge_digest(folders)
+    if digest is not None:
+        documents = read_checked(digest)
+        if documents is not None:
+            try:
+                return _assemble(documents["docs"], documents["rule_docs"], schemas, digest[:12])
+            except Exception:  # a cache entry of another shape: check the files instead
+                pass
     problems: list[str] = []
 
     docs: dict[str, Any] = {}
@@ -187,8 +209,10 @@ def load_knowledge(knowledge_dir: Path | None = None, rules_dir: Path | None = N
     if problems or len(docs) < len(KNOWLEDGE_FILES):
         raise KnowledgeError(problems)
 
-    version = knowledge_version({"knowledge": kdir, "rules": rdir, "schemas": sdir})
-    return _assemble(docs, rule_docs, schemas, version)
+    knowledge = _assemble(docs, rule_docs, schemas, digest[:12] if digest else knowledge_version(folders))
+    if digest is not None:
+        write_checked(digest, {"docs": docs, "rule_docs": rule_docs})
+    return knowledge
 
 
 def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str, Any], version: str) -> Knowledge:

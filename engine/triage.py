@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .aggregate import aggregate
 from .case import Case, check_case, read_case_text
@@ -11,6 +11,9 @@ from .errors import EngineError
 from .facts import answer_facts
 from .knowledge import Knowledge, load_knowledge
 from .result import Result
+
+if TYPE_CHECKING:
+    from .result_line import ResultLines
 
 
 class Triage:
@@ -21,6 +24,7 @@ class Triage:
 
         self.knowledge = knowledge if knowledge is not None else load_knowledge()
         self._backend = DurableBackend.for_rules(self.knowledge.rules, self.knowledge.version)
+        self._lines: ResultLines | None = None  # made on first use: only batch needs it
 
     def assess(self, case: Case, *, critical: bool = False) -> Result:
         """Run one checked case through the rules.
@@ -39,6 +43,55 @@ class Triage:
 
             result = with_critical_answers(self.knowledge, case, result)
         return result
+
+    def assess_many(self, cases: Sequence[Case], *, critical: bool = False) -> list[Result | EngineError]:
+        """Each case's Result, or the EngineError `assess` would raise for it, in order.
+
+        The same results as `assess` case by case, faster: cases share durable_rules
+        sessions where the rules allow it (engine/durable_backend.py, `run_cases`).
+        """
+        out: list[Result | EngineError] = []
+        fired = self._backend.run_cases([answer_facts(case.answers) for case in cases])
+        for case, firings in zip(cases, fired, strict=True):
+            if isinstance(firings, EngineError):
+                out.append(firings)
+                continue
+            try:
+                result = aggregate(self.knowledge, firings, case.answers, case.id)
+                if critical:
+                    from .critical import with_critical_answers
+
+                    result = with_critical_answers(self.knowledge, case, result)
+            except EngineError as exc:
+                out.append(exc)
+            else:
+                out.append(result)
+        return out
+
+    def result_lines(self, cases: Sequence[Case]) -> list[str | EngineError]:
+        """Each case's `compact_json(assess(case))`, or the EngineError `assess` would
+        raise for it, in order: what `batch` writes, without building the Results."""
+        if self._lines is None:
+            from .result_line import ResultLines
+
+            self._lines = ResultLines(self.knowledge)
+        out: list[str | EngineError] = []
+        fired = self._backend.run_cases([answer_facts(case.answers) for case in cases])
+        for case, firings in zip(cases, fired, strict=True):
+            if isinstance(firings, EngineError):
+                out.append(firings)
+                continue
+            try:
+                out.append(self._lines.line(firings, case.answers, case.id))
+            except EngineError as exc:
+                out.append(exc)
+        return out
+
+    @property
+    def not_grouped(self) -> str | None:
+        """Why `assess_many` runs every case in a session of its own (None: it does not),
+        known once it has run."""
+        return self._backend.not_grouped
 
     def assess_answers(self, answers: Mapping[str, Any], case_id: str | None = None) -> Result:
         """Check raw answers against the case contract, then assess them."""

@@ -1,6 +1,6 @@
 """A triage result as FHIR resources: a `collection` Bundle of the QuestionnaireResponse,
 a GuidanceResponse, a RiskAssessment, a ServiceRequest (when a clinician is needed), a
-CarePlan and a Provenance.
+CarePlan (with the six-week plan, when the result has one) and a Provenance.
 
 Every word comes from the Result the engine made (headline, reasons, titles, doses,
 references); this module only places it. Sources are cited as RelatedArtifacts through
@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from itb_triage import __version__
-from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Case, Knowledge, Result
+from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Case, Knowledge, Plan, Result, build_plan
 
-from . import names
+from . import names, plan_text
 from .questionnaire import coding
 from .response import to_response
 
@@ -52,8 +52,12 @@ class Outcome:
 
 def instant(moment: datetime | None = None) -> str:
     """A FHIR instant (UTC, whole seconds)."""
+    return _whole_seconds(moment).isoformat().replace("+00:00", "Z")
+
+
+def _whole_seconds(moment: datetime | None) -> datetime:
     moment = moment if moment is not None else datetime.now(UTC)
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def outcome(knowledge: Knowledge, case: Case, result: Result, *, subject: Mapping[str, Any] | None = None,
@@ -61,7 +65,8 @@ def outcome(knowledge: Knowledge, case: Case, result: Result, *, subject: Mappin
     """The result's resources. `subject` is a Reference to the patient (a display-only one
     by default: the tool knows no patient); `moment` is when the assessment was made."""
     subject = dict(subject) if subject else dict(DEFAULT_SUBJECT)
-    when = instant(moment)
+    start = _whole_seconds(moment)
+    when = instant(start)
     seed = json.dumps({"case": case.to_json(), "knowledge": knowledge.version}, sort_keys=True)
 
     def urn(kind: str) -> str:
@@ -69,7 +74,7 @@ def outcome(knowledge: Knowledge, case: Case, result: Result, *, subject: Mappin
 
     qr_url, risk_url, plan_url, request_url = urn("qr"), urn("risk"), urn("plan"), urn("request")
     entries: list[tuple[str, Resource]] = [(qr_url, to_response(knowledge, case, subject))]
-    plan = care_plan(knowledge, result, subject, when, qr_url)
+    plan = care_plan(knowledge, result, subject, start, qr_url)
     entries.append((urn("guidance"), guidance_response(knowledge, result, subject, when,
                                                       plan_url if plan else None)))
     entries.append((risk_url, risk_assessment(knowledge, result, subject, when, qr_url)))
@@ -112,7 +117,7 @@ def guidance_response(knowledge: Knowledge, result: Result, subject: Resource, w
         }]
     if plan_url:
         out["result"] = {"reference": plan_url}
-    artifacts = related_artifacts(result, (c["id"] for c in result.citations))
+    artifacts = related_artifacts(result.citations, (c["id"] for c in result.citations))
     if artifacts:
         out["extension"] = artifacts
     return out
@@ -139,7 +144,7 @@ def risk_assessment(knowledge: Knowledge, result: Result, subject: Resource, whe
                 "text": condition["assessment"],
             },
         }
-        artifacts = related_artifacts(result, condition.get("citations", ()))
+        artifacts = related_artifacts(result.citations, condition.get("citations", ()))
         if artifacts:
             prediction["extension"] = artifacts
         predictions.append(prediction)
@@ -178,31 +183,33 @@ def service_request(knowledge: Knowledge, result: Result, subject: Resource, whe
     return out
 
 
-def care_plan(knowledge: Knowledge, result: Result, subject: Resource, when: str, qr_url: str) -> Resource | None:
-    """What to do (with doses) and what to avoid (`doNotPerform`), as proposed activities."""
-    activities = []
-    for recommendation in result.recommendations:
-        activity: Resource = {"detail": {
-            "code": _concept(names.RECOMMENDATIONS, recommendation["id"], recommendation["title"]),
-            "status": "not-started",
-            "description": activity_text(recommendation),
-        }}
-        artifacts = related_artifacts(result, recommendation.get("citations", ()))
-        if artifacts:
-            activity["extension"] = artifacts
-        activities.append(activity)
+def care_plan(knowledge: Knowledge, result: Result, subject: Resource, start: datetime, qr_url: str) -> Resource | None:
+    """What to do (with doses) and what to avoid (`doNotPerform`), as proposed activities.
+
+    When the result has a six-week plan, the CarePlan follows it: its `period` spans the
+    plan's weeks from `start`; each recommendation the plan doses carries its steps week by
+    week in `scheduledString`; each week's check is an activity of its own, dated to that
+    week; who leads, the design choice, when to get help and where the sources disagree
+    are notes, each citing its sources.
+    """
+    plan = build_plan(knowledge, result)
+    citations = plan_text.plan_citations(knowledge.citations, result, plan)
+    activities = [_recommendation_activity(recommendation, plan, citations)
+                  for recommendation in result.recommendations]
     for avoid in result.avoid:
         text = f"Avoid: {avoid['title']}. {avoid['why']}"
         if avoid.get("instead"):
             text += f" Instead: {avoid['instead']}"
-        activity = {"detail": {"code": {"text": f"Avoid: {avoid['title']}"}, "status": "not-started",
+        activity: Resource = {"detail": {"code": {"text": f"Avoid: {avoid['title']}"}, "status": "not-started",
                                "doNotPerform": True, "description": text}}
-        artifacts = related_artifacts(result, avoid.get("citations", ()))
+        artifacts = related_artifacts(citations, avoid.get("citations", ()))
         if artifacts:
             activity["extension"] = artifacts
         activities.append(activity)
     if not activities:
         return None
+    if plan is not None:
+        activities += [_check_activity(plan, week.number, start) for week in plan.weeks]
     out: Resource = {
         "resourceType": "CarePlan",
         "status": "draft",
@@ -210,11 +217,61 @@ def care_plan(knowledge: Knowledge, result: Result, subject: Resource, when: str
         "title": result.tier_title or result.headline,
         "description": result.headline,
         "subject": subject,
-        "created": when,
+    }
+    if plan is not None:
+        out["period"] = {"start": instant(start), "end": instant(plan_text.plan_end(start, plan))}
+    out.update({
+        "created": instant(start),
         "supportingInfo": [{"reference": qr_url}],
         "activity": activities,
-        "note": [{"text": _notice()}],
+        "note": [*(_plan_notes(plan, citations) if plan is not None else []), {"text": _notice()}],
+    })
+    return out
+
+
+def _recommendation_activity(recommendation: Mapping[str, Any], plan: Plan | None,
+                             citations: Sequence[Mapping[str, Any]]) -> Resource:
+    detail: Resource = {
+        "code": _concept(names.RECOMMENDATIONS, recommendation["id"], recommendation["title"]),
+        "status": "not-started",
     }
+    cited: tuple[str, ...] = tuple(recommendation.get("citations", ()))
+    weekly = plan_text.schedule(plan, recommendation["id"]) if plan is not None else None
+    if plan is not None and weekly is not None:
+        detail["scheduledString"] = weekly
+        cited += plan_text.component_citations(plan, recommendation["id"])
+    detail["description"] = activity_text(recommendation)
+    activity: Resource = {"detail": detail}
+    artifacts = related_artifacts(citations, cited)
+    if artifacts:
+        activity["extension"] = artifacts
+    return activity
+
+
+def _check_activity(plan: Plan, number: int, start: datetime) -> Resource:
+    """A week's check, dated to that week: what to ask before moving on."""
+    first, last = plan_text.week_span(start, number)
+    return {"detail": {
+        "code": {"text": f"Check at the end of week {number}"},
+        "status": "not-started",
+        "scheduledPeriod": {"start": instant(first), "end": instant(last)},
+        "description": plan_text.check_text(plan, number),
+    }}
+
+
+def _plan_notes(plan: Plan, citations: Sequence[Mapping[str, Any]]) -> list[Resource]:
+    numbers = {c["id"]: c["number"] for c in citations}
+
+    def refs(ids: Iterable[str]) -> str:
+        return "".join(f"[{n}]" for n in sorted({numbers[c] for c in ids}))
+
+    out = []
+    for text, cited in plan_text.plan_notes(plan, refs):
+        note: Resource = {"text": text}
+        artifacts = related_artifacts(citations, cited)
+        if artifacts:
+            note["extension"] = artifacts
+        out.append(note)
     return out
 
 
@@ -265,11 +322,12 @@ def condition_concepts(result: Result, assessments: tuple[str, ...]) -> list[Res
     return [_concept(names.CONDITIONS, c["id"], c["name"]) for c in result.conditions if c["assessment"] in assessments]
 
 
-def related_artifacts(result: Result, citation_ids: Iterable[str]) -> list[Resource]:
-    """Each cited source as a `cqf-relatedArtifact` extension, numbered as in the result."""
+def related_artifacts(citations: Sequence[Mapping[str, Any]], citation_ids: Iterable[str]) -> list[Resource]:
+    """Each cited source as a `cqf-relatedArtifact` extension, numbered as in `citations`
+    (the result's, or the result's and its plan's)."""
     wanted = set(citation_ids)
     out = []
-    for citation in result.citations:
+    for citation in citations:
         if citation["id"] in wanted:
             out.append({"url": names.EXT_RELATED_ARTIFACT, "valueRelatedArtifact": {
                 "type": "citation",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,9 @@ from click.testing import CliRunner
 from hypothesis import settings
 
 from itb_triage.engine import Knowledge, Triage, load_knowledge
+
+# The checked-knowledge cache (engine/kb_cache.py) of this test run: not the user's.
+os.environ.setdefault("ITB_TRIAGE_CACHE", tempfile.mkdtemp(prefix="itb-triage-test-cache-"))
 
 DATA = Path(__file__).parent / "data"
 VIGNETTES = sorted((DATA / "vignettes").glob("*.json"))

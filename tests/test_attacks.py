@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from itb_triage.cli import batch as batch_module
+from itb_triage.cli import batch_cases
 from itb_triage.cli.exit_codes import ExitStatus
 from itb_triage.cli.main import cli
 from itb_triage.engine import Knowledge, Triage
@@ -460,7 +461,7 @@ def test_item_8_a_long_jsonl_line_is_never_held_in_memory() -> None:
     stream = io.BytesIO(b"x" * (40 << 20) + b"\n{}\n")
     tracemalloc.start()
     try:
-        items = list(batch_module._lines(stream, "big"))
+        items = list(batch_cases.read_lines(stream, "big"))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

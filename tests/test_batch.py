@@ -429,15 +429,15 @@ def test_an_error_inside_an_action_is_raised_and_the_next_case_is_unaffected(
     backend = DurableBackend.for_rules(triage.knowledge.rules, triage.knowledge.version)
     facts = answer_facts(triage.assess_answers(CASES[0]["answers"]).answers)
     expected = _firings(backend, facts)
-    original = Fact.from_engine
 
-    def broken(data: dict[str, Any]) -> Fact:
+    def broken(_messages: str) -> Any:
         raise ValueError("boom")
 
-    monkeypatch.setattr(Fact, "from_engine", staticmethod(broken))
+    # Each action starts by looking up the firing its engine message stands for.
+    monkeypatch.setattr(backend, "_firing", broken)
     with pytest.raises(EngineError, match="boom"):
         backend.run_case(facts)
-    monkeypatch.setattr(Fact, "from_engine", staticmethod(original))
+    monkeypatch.undo()
     assert _firings(backend, facts) == expected
     assert not backend.session_open()
 
@@ -446,19 +446,19 @@ def test_an_interrupt_part_way_leaves_a_usable_engine(triage: Triage, monkeypatc
     backend = DurableBackend.for_rules(triage.knowledge.rules, triage.knowledge.version)
     facts = answer_facts(triage.assess_answers(CASES[0]["answers"]).answers)
     expected = _firings(backend, facts)
-    original = Fact.from_engine
+    original = backend._firing
     calls = {"n": 0}
 
-    def interrupted(data: dict[str, Any]) -> Fact:
+    def interrupted(messages: str) -> Any:
         calls["n"] += 1
         if calls["n"] == 5:
             raise KeyboardInterrupt
-        return original(data)
+        return original(messages)
 
-    monkeypatch.setattr(Fact, "from_engine", staticmethod(interrupted))
+    monkeypatch.setattr(backend, "_firing", interrupted)
     with pytest.raises(KeyboardInterrupt):
         backend.run_case(facts)
-    monkeypatch.setattr(Fact, "from_engine", staticmethod(original))
+    monkeypatch.undo()
     assert _firings(backend, facts) == expected
     assert not backend.session_open()
 

@@ -55,6 +55,14 @@ def test_no_source_keys_in_the_text(runner: CliRunner, path: Path, knowledge: Kn
     assert keys == []
 
 
+@pytest.mark.parametrize("path", VIGNETTES, ids=lambda p: p.stem)
+def test_no_ladder_words_or_ids_in_the_text(runner: CliRunner, path: Path) -> None:
+    # The rules' reasons are shown to the runner: they must not speak the ladder's jargon.
+    text = _detail(runner, vignette(path)["case"])
+    jargon = re.findall(r"\b(?:rung|tier|disposition)s?\b|\b[a-z]+_[a-z_]+\b", text, re.IGNORECASE)
+    assert jargon == []
+
+
 def test_not_if_cautions_are_in_the_text(runner: CliRunner, knowledge: Knowledge) -> None:
     text = _squash(_detail(runner, _case("v01_classic")))
     cautions = [c for r in knowledge.recommendations.values() if r["id"] == "ice_cup"

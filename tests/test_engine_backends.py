@@ -68,10 +68,11 @@ def test_every_firing_is_traced_with_rule_facts_conclusions_and_citations(
 def test_an_exception_inside_an_action_is_raised_not_swallowed(
     triage: Triage, classic_answers: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(_data: dict[str, Any]) -> Fact:
+    def broken(_messages: str) -> Any:
         raise ValueError("boom")
 
-    monkeypatch.setattr(Fact, "from_engine", staticmethod(broken))
+    # Each action starts by looking up the firing its engine message stands for.
+    monkeypatch.setattr(triage._backend, "_firing", broken)
     with pytest.raises(EngineError, match="boom"):
         triage.assess_answers(classic_answers)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import operator
+import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,12 @@ from hypothesis import strategies as st
 
 from itb_triage.cli.fhir import DEFAULT_SERVER
 from itb_triage.cli.main import cli
-from itb_triage.engine import Case, CaseError, Knowledge, Triage, check_case
+from itb_triage.engine import NOT_A_MEDICAL_DEVICE, Case, CaseError, Knowledge, Result, Triage, build_plan, check_case
 from itb_triage.engine.patterns import parse_pattern
 from itb_triage.engine.relevance import relevant_by_condition
 from itb_triage.fhir import names
-from itb_triage.fhir.bundle import bundle, outcome
+from itb_triage.fhir.bundle import bundle, instant, outcome
+from itb_triage.fhir.plan_text import DESIGN_CHOICE
 from itb_triage.fhir.questionnaire import code_systems, questionnaire
 from itb_triage.fhir.response import case_from_response, to_response
 from itb_triage.fhir.validation import empty_places
@@ -245,11 +247,14 @@ def test_assess_of_the_response_is_byte_identical_to_assess_of_the_case(
     assert converted.exit_code == 0, converted.stderr
     response_file = tmp_path / "qr.json"
     response_file.write_text(json.dumps(json.loads(converted.stdout)["entry"][0]["resource"]), encoding="utf-8")
-    for fmt in ("json", "text"):
-        from_case = runner.invoke(cli, ["assess", "--format", fmt, str(case_file)])
-        from_response = runner.invoke(cli, ["assess", "--format", fmt, str(response_file)])
+    # The summary card names its own file in its last line; --detail and JSON name none.
+    for options in (["--format", "json"], ["--detail"]):
+        from_case = runner.invoke(cli, ["assess", *options, str(case_file)])
+        from_response = runner.invoke(cli, ["assess", *options, str(response_file)])
         assert from_case.exit_code == from_response.exit_code == 0, from_response.stderr
-        assert from_response.stdout == from_case.stdout, fmt
+        assert from_response.stdout == from_case.stdout, options
+    card, card_of_response = (runner.invoke(cli, ["assess", str(f)]).stdout for f in (case_file, response_file))
+    assert card_of_response.replace(response_file.name, case_file.name) == card
     back = runner.invoke(cli, ["fhir", "case", str(response_file)])
     assert back.exit_code == 0
     assert json.loads(back.stdout) == check_case(vignette_case(path), "x", knowledge).to_json()
@@ -361,19 +366,120 @@ def test_the_bundle_maps_the_result_faithfully_and_validates(
         assert "ServiceRequest" not in entries
 
     activities = entries["CarePlan"]["resource"]["activity"] if "CarePlan" in entries else []
-    assert len(activities) == len(result.recommendations) + len(result.avoid)
+    plan = build_plan(knowledge, result)
+    checks = len(plan.weeks) if plan is not None and activities else 0  # one activity a week's check
+    assert len(activities) == len(result.recommendations) + len(result.avoid) + checks
     for activity, recommendation in zip(activities, result.recommendations, strict=False):
         assert activity["detail"]["code"]["coding"][0]["code"] == recommendation["id"]
         if recommendation.get("dose"):
             assert recommendation["dose"] in activity["detail"]["description"]  # the dose as the source gives it
         cited = {e["valueRelatedArtifact"]["citation"] for e in activity.get("extension", [])}
-        assert cited == {c["reference"] for c in result.citations if c["id"] in recommendation["citations"]}
-    assert all(a["detail"]["doNotPerform"] for a in activities[len(result.recommendations):])
+        # its own sources, and those of the plan's parts that dose it
+        sources = {*recommendation["citations"], *(c for part in (plan.components if plan else ())
+                                                   if part.recommendation == recommendation["id"]
+                                                   for c in part.citations)}
+        assert cited == {knowledge.citations[c]["reference"] for c in sources}
+    avoided = activities[len(result.recommendations):len(result.recommendations) + len(result.avoid)]
+    assert all(a["detail"]["doNotPerform"] for a in avoided)
 
     provenance = entries["Provenance"]["resource"]
     assert {t["reference"] for t in provenance["target"]} == urls - {entries["Provenance"]["fullUrl"]}
     assert provenance["entity"][0]["what"]["identifier"]["value"] == knowledge.version
     assert provenance["recorded"] == "2026-01-02T03:04:05Z"
+
+
+def _care_plan(path: Path, knowledge: Knowledge, triage: Triage) -> tuple[Result, dict[str, Any] | None]:
+    case = check_case(vignette_case(path), path.name, knowledge)
+    result = triage.assess(case)
+    document = bundle(knowledge, case, result, moment=MOMENT)
+    plans = [e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == "CarePlan"]
+    return result, (plans[0] if plans else None)
+
+
+def _labels(node: Mapping[str, Any]) -> dict[str, str]:
+    """citation id -> reference label, from a node's cqf-relatedArtifact extensions."""
+    return {e["valueRelatedArtifact"]["display"].split(" ")[0]: e["valueRelatedArtifact"]["label"]
+            for e in node.get("extension", []) if e["url"] == names.EXT_RELATED_ARTIFACT}
+
+
+@pytest.mark.parametrize("path", ALL_VIGNETTES, ids=lambda p: p.stem)
+def test_the_care_plan_carries_the_six_week_plan_word_for_word(
+    path: Path, knowledge: Knowledge, triage: Triage
+) -> None:
+    result, care = _care_plan(path, knowledge, triage)
+    plan = build_plan(knowledge, result)
+    if care is None:  # nothing to do or avoid: no CarePlan at all (and so no plan)
+        assert plan is None and not result.recommendations and not result.avoid
+        return
+    scheduled = {a["detail"]["code"]["coding"][0]["code"]: a["detail"]["scheduledString"]
+                 for a in care["activity"] if "scheduledString" in a["detail"]}
+    dated = [a["detail"] for a in care["activity"] if "scheduledPeriod" in a["detail"]]
+    notes = [n["text"] for n in care["note"]]
+    if plan is None:  # treatment waits: today's CarePlan, no weeks
+        assert "period" not in care and not scheduled and not dated
+        assert notes == [NOT_A_MEDICAL_DEVICE]
+        return
+
+    start = MOMENT
+    end = start + timedelta(weeks=len(plan.weeks))
+    assert care["period"] == {"start": care["created"], "end": instant(end)}
+    assert care["created"] == instant(start)
+    for week in plan.weeks:
+        for step in week.steps:
+            schedule = scheduled[step.component.recommendation]
+            (line,) = [x for x in schedule.splitlines() if x.startswith(f"Week {week.number}: ")]
+            said = f"{step.component.label}: {step.do}"  # the plan's dose, quoted whole
+            assert said in line
+            assert (f"{said} {DESIGN_CHOICE}" in line) == step.design_choice  # the flag, in words
+        (check,) = [d for d in dated if d["code"]["text"] == f"Check at the end of week {week.number}"]
+        assert week.check in check["description"]
+        assert check["scheduledPeriod"] == {"start": instant(start + timedelta(weeks=week.number - 1)),
+                                            "end": instant(start + timedelta(weeks=week.number))}
+    assert set(scheduled) == {c.recommendation for c in plan.components}
+    assert len(dated) == len(plan.weeks)
+
+    for text, citations in plan.notes:  # who should lead, for this tier and disposition
+        (note,) = [n for n in care["note"] if n["text"] == text]
+        assert set(_labels(note)) == set(citations)
+    (design,) = [n for n in care["note"] if plan.design_note in n["text"]]
+    assert set(_labels(design)) == set(plan.design_citations)
+    for escalation in plan.escalate:
+        (note,) = [n for n in care["note"] if escalation.when in n["text"] and escalation.then in n["text"]]
+        assert set(_labels(note)) == set(escalation.citations)
+    for disagreement in plan.disagreements:
+        (note,) = [n for n in care["note"] if disagreement.topic in n["text"]]
+        assert disagreement.this_plan in note["text"]
+        labels = _labels(note)
+        for position in disagreement.positions:  # each position marked with its own sources' numbers
+            marks = "".join(f"[{n}]" for n in sorted(int(labels[c]) for c in set(position.citations)))
+            assert f"{position.says} {marks}" in note["text"]
+    assert notes[-1] == NOT_A_MEDICAL_DEVICE
+    assert not re.search(r"\d\s*(mg|mcg|µg|ml)\b", json.dumps(care), re.IGNORECASE)  # no drug doses
+
+
+def test_one_number_per_source_across_the_care_plan_and_the_result(knowledge: Knowledge, triage: Triage) -> None:
+    """Plan sources the result does not cite are numbered on after the result's, never reusing one."""
+    result, care = _care_plan(DATA / "vignettes" / "v01_classic.json", knowledge, triage)
+    assert care is not None
+    pairs = {(c, label) for node in [*care["activity"], *care["note"]] for c, label in _labels(node).items()}
+    by_source = dict(pairs)
+    assert len(by_source) == len(pairs) == len({label for _, label in pairs})
+    for citation in result.citations:
+        assert by_source.get(citation["id"], str(citation["number"])) == str(citation["number"])
+    extra = sorted(int(label) for c, label in pairs if c not in {x["id"] for x in result.citations})
+    assert extra and extra[0] == len(result.citations) + 1  # v01's plan cites sources its result does not
+
+
+def test_the_vignettes_hold_care_plans_with_and_without_a_plan(knowledge: Knowledge, triage: Triage) -> None:
+    """The classic case gets its weeks; an incomplete or urgent result keeps today's CarePlan."""
+    _, classic = _care_plan(DATA / "vignettes" / "v01_classic.json", knowledge, triage)
+    assert classic is not None and "period" in classic
+    for name in ("v14_incomplete", "v08_locking"):
+        result, care = _care_plan(DATA / "vignettes" / f"{name}.json", knowledge, triage)
+        assert build_plan(knowledge, result) is None
+        assert care is None or "period" not in care
+    _, locking = _care_plan(DATA / "vignettes" / "v08_locking.json", knowledge, triage)
+    assert locking is not None  # an urgent result still says what to do meanwhile
 
 
 def _references(node: Any) -> list[str]:

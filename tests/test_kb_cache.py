@@ -1,0 +1,86 @@
+"""The checked knowledge base on disk: used when it holds these very files checked, and
+ignored (the files checked again) when it is missing, stale or corrupted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from itb_triage.engine import knowledge as knowledge_module
+from itb_triage.engine import load_knowledge
+from itb_triage.engine.fingerprint import knowledge_digest
+from itb_triage.engine.kb_cache import CACHE_ENV, entry_path, read_checked
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The labels of the files checked against their schemas, as they are checked."""
+    checked: list[str] = []
+    original = knowledge_module._schema_problems
+
+    def counted(label: str, *args: Any) -> list[str]:
+        checked.append(label)
+        return original(label, *args)
+
+    monkeypatch.setattr(knowledge_module, "_schema_problems", counted)
+    return checked
+
+
+def entry() -> Path:
+    return entry_path(knowledge_digest())
+
+
+def test_a_second_start_takes_the_checked_knowledge_from_the_cache(cache: Path, checks: list[str]) -> None:
+    first = load_knowledge()
+    assert checks and entry().is_file()
+    checks.clear()
+    second = load_knowledge()
+    assert checks == []
+    assert second == first
+    assert second.version == first.version == knowledge_digest()[:12]
+
+
+def test_kb_validate_checks_every_file_whatever_the_cache_holds(cache: Path, checks: list[str]) -> None:
+    load_knowledge()
+    checks.clear()
+    load_knowledge(use_cache=False)
+    assert "rules/10_findings.yaml" in checks and "knowledge/questions.yaml" in checks
+
+
+@pytest.mark.parametrize("damage", [
+    lambda text: b"\x00\xff not json",
+    lambda text: text[: len(text) // 2],
+    lambda text: text.replace(b'"because"', b'"becausE"', 1),  # still JSON, its checksum no longer fits
+    lambda text: json.dumps({**json.loads(text), "format": "something else"}).encode(),
+    lambda text: b"[]",
+])
+def test_a_corrupted_entry_is_ignored_and_replaced(cache: Path, checks: list[str], damage: Any) -> None:
+    expected = load_knowledge()
+    entry().write_bytes(damage(entry().read_bytes()))
+    checks.clear()
+    assert load_knowledge() == expected
+    assert checks  # the files were checked again
+    assert read_checked(knowledge_digest()) is not None  # and a sound entry written
+
+
+def test_an_entry_for_other_files_is_never_used(cache: Path) -> None:
+    load_knowledge()
+    other = entry_path("0" * 64)
+    other.write_bytes(entry().read_bytes())
+    assert read_checked("0" * 64) is None  # it says which files it holds
+
+
+def test_a_cache_folder_that_cannot_be_written_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
+    assert load_knowledge().version == knowledge_digest()[:12]
