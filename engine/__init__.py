@@ -53,6 +53,8 @@ _EXPORTS = {
     "parse_targets": "whynot",
     "target_ids": "whynot",
     "what_if": "whatif",
+    # What `assess(critical=True)` adds, for a door that has the plain result already.
+    "with_critical_answers": "critical",
     "WhatIf": "whatif",
     "build_plan": "plan",
     "Plan": "plan",
@@ -98,6 +100,7 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .case import check_case as check_case
     from .case import read_case_text as read_case_text
     from .contract import NOT_A_MEDICAL_DEVICE as NOT_A_MEDICAL_DEVICE
+    from .critical import with_critical_answers as with_critical_answers
     from .derivations import Derivation as Derivation
     from .derivations import Explanation as Explanation
     from .derivations import Node as Node

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .case import Case, answer_problem, check_case, expected_text
-from .facts import Fact
+from .facts import Fact, answer_facts
 from .knowledge import Knowledge
 from .merge import more_urgent, most_urgent
 from .relevance import Analysis, Relevance, relevant_by_condition
@@ -162,10 +162,11 @@ class Interview:
         urgent = None if self.state.full_record else self.urgent_disposition()
         if urgent == "emergency":
             return
+        facts = answer_facts(self.state.answers)  # once, not once per question weighed
         for question in self.knowledge.questions:
             if question in self.state.answers or question in self.state.skipped:
                 continue
-            if not relevant_by_condition(self.knowledge.relevance[question], self.state.answers):
+            if not relevant_by_condition(self.knowledge.relevance[question], self.state.answers, facts):
                 continue
             if not self._matters(question, analysis.needed):
                 continue
@@ -178,7 +179,7 @@ class Interview:
         the chest-pain question, which alone can make it an emergency)."""
         if test(question):
             return True
-        closed = self.relevance.closed(self.state.answers, self.state.skipped)
+        closed = self.analysis().closed
         return any(
             self._matters(follow_up, test, seen | {question})
             for follow_up in self._gates[question]

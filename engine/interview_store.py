@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -191,6 +192,10 @@ class SessionStore:
         self.root = root if root is not None else default_root()
         self.notes: list[str] = []
         self._opened = False
+        # One store may serve many threads (the web app's requests): the first open's
+        # cleaning must be over before any of them writes, or it could take a save's
+        # temporary file for one a kill left.
+        self._opening = threading.Lock()
 
     # --- the folder ---------------------------------------------------------------------
 
@@ -200,6 +205,10 @@ class SessionStore:
         Refuses (SessionError) a folder that is not a folder or belongs to another user;
         makes one open to other users private. Runs once per store.
         """
+        with self._opening:
+            return self._open(create)
+
+    def _open(self, create: bool) -> list[str]:
         if self._opened:
             return self.notes
         try:

@@ -55,6 +55,9 @@ class Analysis:
 
     statuses: Mapping[Fact, Status]
     reasons: Mapping[str, tuple[QuestionReason, ...]]
+    # Unanswered questions that stay unanswered (skipped, or their `relevant_when` is
+    # decided false): the interview asks this for every question it weighs.
+    closed: frozenset[str] = frozenset()
 
     def needed(self, question: str) -> bool:
         return bool(self.reasons.get(question))
@@ -64,22 +67,41 @@ class Analysis:
 
 
 class Relevance:
-    """Relevance analysis over one rule base. Build once, call `analyse` per answer."""
+    """Relevance analysis over one rule base. Build once, call `analyse` per answer.
+
+    `analyse` keeps no state on the object between or during calls, so one Relevance
+    may serve several threads (the web app's requests).
+    """
 
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
         self.rules = knowledge.rules
         self._branches = [(rule, branch) for rule in self.rules for branch in rule.branches]
         self._facts = list(dict.fromkeys(f for rule in self.rules for f in rule.then))
-        self._concluders = {
-            fact: [(r, b) for r, b in self._branches if fact in r.then] for fact in self._facts
-        }
-        self._closed: frozenset[str] = frozenset()
-        self._candidates: dict[Pattern, list[Fact]] = {}
+        index = {fact: i for i, fact in enumerate(self._facts)}
+        # Compiled once, evaluated per call with plain ints and lists: hashing Facts and
+        # Patterns in the inner loops was most of an analysis's cost (about 10 ms a step).
+        # Every distinct answer pattern gets a number; its truth depends on the answers only,
+        # so it is decided once per call.
+        self._answer_patterns: list[Pattern] = []
+        answer_number: dict[Pattern, int] = {}
+        self._compiled: list[list[_Test]] = []
         for _, branch in self._branches:
+            tests: list[_Test] = []
             for pattern in branch.patterns:
-                if pattern.kind != "answer":
-                    self._candidates[pattern] = [f for f in self._facts if pattern.matches(f)]
+                if pattern.kind == "answer":
+                    if pattern not in answer_number:
+                        answer_number[pattern] = len(self._answer_patterns)
+                        self._answer_patterns.append(pattern)
+                    tests.append((answer_number[pattern], (), pattern.negated))
+                else:
+                    candidates = tuple(index[f] for f in self._facts if pattern.matches(f))
+                    tests.append((-1, candidates, pattern.negated))
+            self._compiled.append(tests)
+        self._then = [tuple(index[f] for f in rule.then) for rule, _ in self._branches]
+        self._concluders = [[b for b, then in enumerate(self._then) if i in then] for i in range(len(self._facts))]
+        # The questions each branch asks about, in pattern order (for the reasons).
+        self._asks = [tuple(p.ids[0] for p in branch.patterns if p.kind == "answer") for _, branch in self._branches]
 
     def closed(self, answers: Mapping[str, Any], skipped: Iterable[str] = ()) -> frozenset[str]:
         """Unanswered questions that will stay unanswered: skipped, or never relevant.
@@ -111,102 +133,131 @@ class Relevance:
 
     def analyse(self, answers: Mapping[str, Any], skipped: Iterable[str] = ()) -> Analysis:
         """The status of every fact and the reasons to ask each open question."""
-        facts = answer_facts(answers)
-        self._closed = self.closed(answers, skipped)
-        statuses = self._statuses(answers, facts)
-        wanted = self._wanted(answers, facts, statuses)
+        closed = self.closed(answers, skipped)
+        call = _Call(self._answer_truths(answers, closed), [_OPEN] * len(self._facts), self._compiled)
+        self._settle(call)
+        # Statuses are final from here: every branch's truth is too.
+        truths = [call.branch(b) for b in range(len(self._compiled))]
+        wanted = self._wanted(call, truths)
         reasons: dict[str, list[QuestionReason]] = {}
-        for rule, branch in self._branches:
-            if self._branch_truth(branch, answers, facts, statuses) is not Truth.UNKNOWN:
+        for b, (rule, branch) in enumerate(self._branches):
+            if truths[b] != _UNKNOWN:
                 continue
-            goals = tuple(f for f in rule.then if f in wanted)
+            goals = tuple(self._facts[i] for i in self._then[b] if wanted[i])
             if not goals:
                 continue
-            for pattern in branch.patterns:
-                question = pattern.ids[0] if pattern.kind == "answer" else None
-                if question is not None and question not in answers and question not in self._closed:
-                    reasons.setdefault(question, [])
-                    if not any(r.rule is rule and r.branch is branch for r in reasons[question]):
-                        reasons[question].append(QuestionReason(rule, branch, goals))
-        return Analysis(statuses, {q: tuple(r) for q, r in reasons.items()})
+            for question in self._asks[b]:
+                if question not in answers and question not in closed:
+                    listed = reasons.setdefault(question, [])
+                    if not any(r.rule is rule and r.branch is branch for r in listed):
+                        listed.append(QuestionReason(rule, branch, goals))
+        statuses = {fact: _STATUS[call.status[i]] for i, fact in enumerate(self._facts)}
+        return Analysis(statuses, {q: tuple(r) for q, r in reasons.items()}, closed)
 
     # --- three-valued evaluation ---------------------------------------------------
 
-    def _pattern_truth(
-        self, pattern: Pattern, answers: Mapping[str, Any], facts: list[Fact], statuses: Mapping[Fact, Status]
-    ) -> Truth:
-        if pattern.kind == "answer":
+    def _answer_truths(self, answers: Mapping[str, Any], closed: frozenset[str]) -> list[int]:
+        """Whether each answer pattern holds (negation applied), or UNKNOWN while its question is open."""
+        facts: dict[str, list[Fact]] = {}
+        for fact in answer_facts(answers):
+            facts.setdefault(fact.id, []).append(fact)
+        truths = []
+        for pattern in self._answer_patterns:
             question = pattern.ids[0]
-            if question in self._closed:
+            if question in closed:
                 holds = False  # it stays unanswered, so no answer fact can match
             elif question not in answers:
-                return Truth.UNKNOWN
+                truths.append(_UNKNOWN)
+                continue
             else:
-                holds = any(pattern.matches(f) for f in facts)
-        else:
-            candidates = [statuses[f] for f in self._candidates[pattern]]
-            if any(s is Status.SETTLED for s in candidates):
-                holds = True
-            elif all(s is Status.IMPOSSIBLE for s in candidates):
-                holds = False
-            else:
-                return Truth.UNKNOWN
-        return Truth.TRUE if holds != pattern.negated else Truth.FALSE
+                holds = any(pattern.matches(f) for f in facts.get(question, ()))
+            truths.append(_TRUE if holds != pattern.negated else _FALSE)
+        return truths
 
-    def _branch_truth(
-        self, branch: Branch, answers: Mapping[str, Any], facts: list[Fact], statuses: Mapping[Fact, Status]
-    ) -> Truth:
-        truths = [self._pattern_truth(p, answers, facts, statuses) for p in branch.patterns]
-        if Truth.FALSE in truths:
-            return Truth.FALSE
-        return Truth.TRUE if all(t is Truth.TRUE for t in truths) else Truth.UNKNOWN
-
-    def _statuses(self, answers: Mapping[str, Any], facts: list[Fact]) -> dict[Fact, Status]:
-        statuses = {fact: Status.OPEN for fact in self._facts}
+    def _settle(self, call: _Call) -> None:
+        """The fixpoint: a fact is settled once a branch concluding it is true, impossible
+        once every such branch is false (facts in rule order, updated in place)."""
+        status = call.status
         changed = True
         while changed:
             changed = False
-            for fact in self._facts:
-                if statuses[fact] is not Status.OPEN:
+            for i, concluders in enumerate(self._concluders):
+                if status[i] != _OPEN:
                     continue
-                truths = [self._branch_truth(b, answers, facts, statuses) for _, b in self._concluders[fact]]
-                if Truth.TRUE in truths:
-                    statuses[fact], changed = Status.SETTLED, True
-                elif all(t is Truth.FALSE for t in truths):
-                    statuses[fact], changed = Status.IMPOSSIBLE, True
-        return statuses
+                truths = [call.branch(b) for b in concluders]
+                if _TRUE in truths:
+                    status[i], changed = _SETTLED, True
+                elif all(t == _FALSE for t in truths):
+                    status[i], changed = _IMPOSSIBLE, True
 
     # --- what the outcome still depends on -------------------------------------------
 
-    def _open_outcome(self, statuses: Mapping[Fact, Status]) -> set[Fact]:
+    def _wanted(self, call: _Call, truths: list[int]) -> list[bool]:
         """Open facts that could still change the result if concluded (the merge policy
-        asked of what is settled so far)."""
-        merged = Merged.of(self.knowledge, (f for f, s in statuses.items() if s is Status.SETTLED))
-        return {f for f, s in statuses.items() if s is Status.OPEN and merged.would_change(self.knowledge, f)}
-
-    def _wanted(self, answers: Mapping[str, Any], facts: list[Fact], statuses: Mapping[Fact, Status]) -> set[Fact]:
-        wanted = self._open_outcome(statuses)
+        asked of what is settled so far), and the open facts their open branches need."""
+        status = call.status
+        merged = Merged.of(self.knowledge, (f for i, f in enumerate(self._facts) if status[i] == _SETTLED))
+        wanted = [status[i] == _OPEN and merged.would_change(self.knowledge, f) for i, f in enumerate(self._facts)]
         changed = True
         while changed:
             changed = False
-            for rule, branch in self._branches:
-                if not any(f in wanted for f in rule.then):
+            for b, tests in enumerate(self._compiled):
+                if truths[b] != _UNKNOWN or not any(wanted[i] for i in self._then[b]):
                     continue
-                if self._branch_truth(branch, answers, facts, statuses) is not Truth.UNKNOWN:
-                    continue
-                for pattern in branch.patterns:
-                    if pattern.kind == "answer":
+                for answer, candidates, _negated in tests:
+                    if answer >= 0:
                         continue
-                    for fact in self._candidates[pattern]:
-                        if statuses[fact] is Status.OPEN and fact not in wanted:
-                            wanted.add(fact)
-                            changed = True
+                    for i in candidates:
+                        if status[i] == _OPEN and not wanted[i]:
+                            wanted[i] = changed = True
         return wanted
 
 
-def relevant_by_condition(patterns: Iterable[Pattern], answers: Mapping[str, Any]) -> bool:
-    """A question's own `relevant_when`: every pattern must hold on the answers given."""
-    facts = answer_facts(answers)
+# A compiled pattern: (answer pattern number, or -1 for a pattern on derived facts;
+# the indexes of the facts it can match; negated).
+_Test = tuple[int, tuple[int, ...], bool]
+_TRUE, _FALSE, _UNKNOWN = 1, 0, 2
+_OPEN, _SETTLED, _IMPOSSIBLE = 0, 1, 2
+_STATUS = {_OPEN: Status.OPEN, _SETTLED: Status.SETTLED, _IMPOSSIBLE: Status.IMPOSSIBLE}
+
+
+@dataclass
+class _Call:
+    """One analysis's working state, kept off the Relevance so that calls can overlap."""
+
+    answer_truth: list[int]
+    status: list[int]
+    compiled: list[list[_Test]]
+
+    def branch(self, b: int) -> int:
+        """A branch is false if a pattern is false, true if all are true, else unknown."""
+        result = _TRUE
+        status = self.status
+        for answer, candidates, negated in self.compiled[b]:
+            if answer >= 0:
+                truth = self.answer_truth[answer]
+            else:
+                if any(status[i] == _SETTLED for i in candidates):
+                    holds = True
+                elif all(status[i] == _IMPOSSIBLE for i in candidates):
+                    holds = False
+                else:
+                    result = _UNKNOWN
+                    continue
+                truth = _TRUE if holds != negated else _FALSE
+            if truth == _FALSE:
+                return _FALSE
+            if truth == _UNKNOWN:
+                result = _UNKNOWN
+        return result
+
+
+def relevant_by_condition(patterns: Iterable[Pattern], answers: Mapping[str, Any],
+                          facts: list[Fact] | None = None) -> bool:
+    """A question's own `relevant_when`: every pattern must hold on the answers given
+    (`facts`: their answer facts, when the caller already has them)."""
+    if facts is None:
+        facts = answer_facts(answers)
     for pattern in patterns:
         holds = any(pattern.matches(f) for f in facts)
         if holds == pattern.negated:

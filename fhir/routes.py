@@ -25,8 +25,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from itb_triage.engine import Case, CaseError, Interview, Triage
+from itb_triage.engine import Case, CaseError, Relevance, Triage
 
 from . import adaptive, cds
 from .questionnaire import questionnaire
@@ -50,26 +51,33 @@ def decode_case(token: str) -> bytes:
         raise CaseError("case", "", "the case token is not base64url", "a link from a CDS Hooks card") from None
 
 
-def fhir_router(triage: Triage | None = None, *, report: ReportRenderer | None = None) -> APIRouter:
+def fhir_router(triage: Triage | None = None, *, report: ReportRenderer | None = None,
+                relevance: Relevance | None = None) -> APIRouter:
     """The routes over one Triage (made on first use if not given). `report(triage, case)`
-    renders the HTML report that cards link to; without it cards carry no link."""
+    renders the HTML report that cards link to; without it cards carry no link.
+    `relevance` is the analysis to share (`serve` passes the app's, with its cache).
+
+    No engine lock here: the engine enters durable_rules under its own lock, and the
+    relevance analysis keeps no state between calls, so requests may overlap. Engine work
+    runs in the thread pool, never on the event loop.
+    """
     router = APIRouter()
-    # Interview analysis and durable_rules sessions are not made for threads: one at a time.
-    lock = threading.Lock()
-    state: dict[str, Any] = {"triage": triage}
+    made = threading.Lock()  # only for making the Triage once
+    state: dict[str, Any] = {"triage": triage, "relevance": relevance}
 
     def engine() -> Triage:
-        made: Triage = state["triage"] if state["triage"] is not None else Triage()
-        state["triage"] = made
-        if "relevance" not in state:
-            state["relevance"] = Interview(made).relevance
-        return made
+        with made:
+            if state["triage"] is None:
+                state["triage"] = Triage()
+            if state["relevance"] is None:
+                state["relevance"] = Relevance(state["triage"].knowledge)
+            built: Triage = state["triage"]
+        return built
 
     @router.get("/fhir/Questionnaire/itb-triage", tags=["FHIR"], summary="The itb-triage Questionnaire")
     def get_questionnaire(request: Request) -> JSONResponse:
         server = str(request.url_for("next_question")).rsplit("/Questionnaire/", 1)[0]
-        with lock:
-            body = questionnaire(engine().knowledge, server)
+        body = questionnaire(engine().knowledge, server)
         return JSONResponse(body, media_type=FHIR_JSON)
 
     @router.post("/fhir/Questionnaire/$next-question", name="next_question", tags=["FHIR"],
@@ -79,9 +87,8 @@ def fhir_router(triage: Triage | None = None, *, report: ReportRenderer | None =
         if isinstance(body, JSONResponse):
             return _outcome(body)
         try:
-            with lock:
-                triage_ = engine()
-                out = adaptive.next_question(triage_, body, relevance=state["relevance"])
+            triage_ = engine()
+            out = await run_in_threadpool(adaptive.next_question, triage_, body, relevance=state["relevance"])
         except (adaptive.RequestError, CaseError) as exc:
             return _operation_outcome(400, "invalid", _message(exc))
         return JSONResponse(out, media_type=FHIR_JSON)
@@ -103,8 +110,7 @@ def fhir_router(triage: Triage | None = None, *, report: ReportRenderer | None =
             def link(case: Case) -> str:
                 return str(base.include_query_params(case=encode_case(case)))
         try:
-            with lock:
-                out = cds.cards(engine(), body, link)
+            out = await run_in_threadpool(cds.cards, engine(), body, link)
         except (cds.RequestError, CaseError) as exc:
             return JSONResponse({"detail": _message(exc)}, status_code=400)
         except cds.MissingData as exc:
@@ -118,10 +124,9 @@ def fhir_router(triage: Triage | None = None, *, report: ReportRenderer | None =
                     response_class=HTMLResponse, summary="The report a card links to")
         def report_page(case: str) -> HTMLResponse:
             try:
-                with lock:
-                    triage_ = engine()
-                    checked = triage_.read_case(decode_case(case), "case")
-                    page = renderer(triage_, checked)
+                triage_ = engine()
+                checked = triage_.read_case(decode_case(case), "case")
+                page = renderer(triage_, checked)
             except CaseError as exc:
                 return HTMLResponse(f"<p>{html.escape(exc.one_line())}</p>", status_code=400)
             return HTMLResponse(page)

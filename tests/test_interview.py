@@ -305,3 +305,26 @@ def test_unwritable_data_dir_is_reported_and_the_result_still_shown(
     assert result.exit_code == 0
     assert result.stderr.count("will not be saved") == 1
     assert "LOOK AFTER IT AT HOME" in result.stdout
+
+
+def test_one_relevance_serves_many_threads_at_once(triage: Triage) -> None:
+    """The web app's requests share one Relevance from a thread pool, without a lock: an
+    analysis keeps nothing on the object, and analyses made side by side in threads are
+    the ones made one at a time."""
+    import copy
+    from concurrent.futures import ThreadPoolExecutor
+
+    relevance = Relevance(triage.knowledge)
+    states = []
+    for path in VIGNETTES[:8]:
+        answers = vignette(path)["case"]["answers"]
+        interview = Interview(triage, relevance=relevance)
+        while (question := interview.next_question()) is not None:
+            states.append((dict(interview.answers), list(interview.state.skipped)))
+            interview.answer(question, answers[question]) if question in answers else interview.skip(question)
+    before = copy.copy(vars(relevance))
+    alone = [relevance.analyse(answers, skipped) for answers, skipped in states]
+    assert vars(relevance) == before and all(vars(relevance)[k] is v for k, v in before.items())
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda state: relevance.analyse(*state), states * 3))
+    assert together == alone * 3

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import signal
 import socket
@@ -25,7 +26,7 @@ from fastapi.testclient import TestClient
 
 from itb_triage.cli.main import cli
 from itb_triage.cli.report import build_report
-from itb_triage.engine import Triage
+from itb_triage.engine import FileLock, Triage
 from itb_triage.engine.interview import Interview, InterviewState
 from itb_triage.engine.interview_store import SessionStore
 from itb_triage.engine.summary import summarise
@@ -283,6 +284,63 @@ def test_an_interview_begun_at_the_terminal_is_finished_in_the_browser(
     assert seen.final_url.endswith("/result")
     record = SessionStore().load(session_id)
     assert record.finished and len(record.state.answers) > 1
+
+
+def test_while_the_terminal_has_the_interview_open_the_browser_gets_409_and_changes_nothing(
+        client: Any, triage: Triage) -> None:
+    """`itb-triage interview` holds the session's file lock from start to end: the browser's
+    answers, back, save and resume wait for it with a 409 page, and the saved file is untouched."""
+    page = start(client)
+    question = str(current_question(page.text))
+    one, _ = _two_answers(triage, question)
+    session_id = client.cookies[SESSION_COOKIE]
+    store = SessionStore()
+    before = store.path(session_id).read_bytes()
+    terminal = FileLock(store.root / f".{session_id}.lock")  # what the terminal's interview holds
+    terminal.acquire()
+    try:
+        for data in ({"action": "answer", "question": question, "value": one},
+                     {"action": "skip", "question": question}, {"action": "back"}, {"action": "save"}):
+            refused = client.post("/interview", data={"csrf": csrf(page.text), **data})
+            assert refused.status_code == 409, data
+            assert "itb-triage interview" in refused.text and 'href="/interview"' in refused.text
+            assert "<h1>Not possible just now</h1>" in refused.text
+        resumed = client.post("/resume", data={"csrf": csrf(page.text), "session_id": session_id})
+        assert resumed.status_code == 409
+        assert store.path(session_id).read_bytes() == before
+        assert client.get("/interview").status_code == 200  # reading is not changing: the page still shows
+    finally:
+        terminal.release()
+    answered = answer(client, page.text, question, one)
+    assert answered.status_code == 200 and current_question(answered.text) != question
+    assert store.load(session_id).state.answers == {question: _stored(triage, question, one)}
+
+
+def test_two_requests_on_one_interview_wait_for_each_other_not_409(triage: Triage, home: Path) -> None:
+    """A double click is two posts at once from one browser: the second waits for the first."""
+    import threading
+
+    from itb_triage.web.context import SessionInUse, WebContext
+
+    ctx = WebContext(triage, SessionStore())
+    with ctx.creating() as record:
+        ctx.store.save(record)
+    outcome: list[str] = []
+
+    def second() -> None:
+        try:
+            with ctx.changing(record.id):
+                outcome.append("entered")
+        except SessionInUse:
+            outcome.append("409")
+
+    with ctx.changing(record.id):
+        worker = threading.Thread(target=second)
+        worker.start()
+        time.sleep(0.3)  # time for the second to reach the lock: it must be waiting there, not refused
+        assert outcome == [] and worker.is_alive()
+    worker.join(30)
+    assert outcome == ["entered"]
 
 
 def test_unknown_session_ids_get_404_and_the_server_keeps_serving(client: Any) -> None:
@@ -579,15 +637,15 @@ def test_unknown_routes_get_404_in_the_medium_asked(client: Any) -> None:
 def test_the_fhir_routes_are_mounted_when_that_adapter_is_installed(
         triage: Triage, home: Path, monkeypatch: pytest.MonkeyPatch, classic_answers: dict[str, Any]) -> None:
     """The mount point, with a stand-in for fhir/routes.py: its router is included, over
-    the app's Triage, with the app's HTML report for its cards' links."""
+    the app's Triage and relevance analysis, with the app's HTML report for its cards' links."""
     import types
 
     from fastapi import APIRouter
 
     seen: dict[str, Any] = {}
 
-    def fhir_router(given: Triage, *, report: Any) -> APIRouter:
-        seen["triage"], seen["report"] = given, report
+    def fhir_router(given: Triage, *, report: Any, relevance: Any) -> APIRouter:
+        seen["triage"], seen["report"], seen["relevance"] = given, report, relevance
         router = APIRouter()
         router.add_api_route("/cds-services", lambda: {"services": []})
         return router
@@ -599,6 +657,7 @@ def test_the_fhir_routes_are_mounted_when_that_adapter_is_installed(
     monkeypatch.setitem(sys.modules, "itb_triage.fhir.routes", routes)
     app = create_app(triage, SessionStore(), report=build_report)
     assert app.state.fhir_mounted is True and seen["triage"] is triage
+    assert seen["relevance"] is app.state.ctx.relevance
     assert TestClient(app).get("/cds-services").json() == {"services": []}
     case = triage.read_case(json.dumps({"format": "itb-case/1", "answers": classic_answers}).encode(), "c")
     assert seen["report"](triage, case).startswith("<!DOCTYPE html>")
@@ -660,6 +719,61 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(home: Path) -> None:
         _, err = server.communicate(timeout=60)
     assert server.returncode == 2
     assert re.fullmatch(rf"itb-triage: error: cannot listen on 127\.0\.0\.1:{port}: .+\n", err), err
+
+
+def test_serve_turns_nagle_off_on_the_connections_it_accepts() -> None:
+    """With Nagle's algorithm on, a page written in two pieces (head, body) waited for the
+    browser's delayed ACK: about 40 ms on every page. asyncio (which uvicorn serves
+    through) turns it off only on sockets that say they are TCP."""
+    import asyncio
+
+    from itb_triage.cli.serve import _listen
+
+    async def accepted_nodelay() -> int:
+        listening = _listen("127.0.0.1", 0)
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_connect(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            seen.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=listening)
+        async with server:
+            _, writer = await asyncio.open_connection(*listening.getsockname())
+            value = await asyncio.wait_for(seen, 30)
+            writer.close()
+        return value
+
+    assert asyncio.run(accepted_nodelay()) != 0
+
+
+ARENA_PROBE = """
+import ctypes, sys, threading
+from itb_triage.cli.serve import _fewer_malloc_arenas
+applied = _fewer_malloc_arenas() if sys.argv[1] == "capped" else False
+together = threading.Barrier(16)  # alive at once, as a thread pool's workers are
+def work():
+    kept = [bytes(4096) for _ in range(200)]  # past pymalloc's small objects: glibc's malloc
+    together.wait()
+threads = [threading.Thread(target=work) for _ in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(applied, flush=True)
+ctypes.CDLL(None).malloc_stats()  # one "Arena N:" block per arena, on stderr
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc arenas are glibc's")
+def test_serve_caps_malloc_arenas_so_its_thread_pool_does_not_grow_memory() -> None:
+    """Each request thread would get a glibc arena of its own that keeps what was freed in it."""
+    def arenas(mode: str) -> tuple[str, int]:
+        env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+        done = subprocess.run([sys.executable, "-c", ARENA_PROBE, mode], capture_output=True, text=True, env=env,
+                              timeout=120, check=True)
+        return done.stdout.strip(), len(re.findall(r"^Arena \d+:", done.stderr, re.M))
+
+    assert arenas("capped") == ("True", 2)
+    assert arenas("default")[1] > 2  # the probe would see the default: one arena per thread, up to 8 a core
 
 
 def test_serve_is_listed_and_documented_in_help(runner: Any) -> None:

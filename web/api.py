@@ -78,8 +78,8 @@ def api_router(knowledge: Knowledge) -> APIRouter:
         data = await request.body()
         ctx = context(request)
         try:
-            case = ctx.triage.read_case(data, BODY_NAME)
-            result = await run_in_threadpool(ctx.result, case)
+            # Checking the case is engine work too: off the event loop, like the run.
+            result = await run_in_threadpool(lambda: ctx.result(ctx.triage.read_case(data, BODY_NAME)))
         except CaseError as exc:
             return error(422, exc.one_line())
         except EngineError as exc:
@@ -98,8 +98,9 @@ def api_router(knowledge: Knowledge) -> APIRouter:
         still change the outcome; an emergency answer ends it at once.
         """
         ctx = context(request)
+        data = await request.body()
         try:
-            state = _state(await request.body(), ctx.triage.knowledge)
+            state = await run_in_threadpool(_state, data, ctx.triage.knowledge)
         except CaseError as exc:
             return error(422, exc.one_line())
         try:
@@ -127,8 +128,7 @@ def api_router(knowledge: Knowledge) -> APIRouter:
             record = ctx.load(session_id)
         except UnknownSession:
             return error(404, f"no saved interview '{printable(session_id)[:80]}'")
-        with ctx.engine():
-            question = ctx.interview(record.state).next_question()
+        question = ctx.interview(record.state).next_question()
         return JSONResponse({"id": record.id, "finished": record.finished, "answers": record.state.answers,
                              "skipped": record.state.skipped, "next_question": question})
 
@@ -137,10 +137,9 @@ def api_router(knowledge: Knowledge) -> APIRouter:
 
 def _step(ctx: WebContext, state: InterviewState) -> dict[str, Any]:
     interview = ctx.interview(state)
-    with ctx.engine():
-        question = interview.next_question()
-        urgent = interview.urgent_disposition()
-        why = interview.why(question) if question is not None else []
+    question = interview.next_question()
+    urgent = interview.urgent_disposition()
+    why = interview.why(question) if question is not None else []
     if question is not None:
         return {"done": False, "urgent": urgent,
                 "question": question_json(ctx.triage.knowledge, question) | {"why": why_json(why)}}

@@ -88,7 +88,9 @@ def mount_fhir(app: FastAPI, ctx: WebContext) -> bool:
 
     Mounted when that adapter is installed; the app works the same without it. This is
     the one place an adapter imports another (DESIGN.md: `serve` may mount the FHIR
-    routes). Its cards link to the same HTML report the result page offers.
+    routes). Its cards link to the same HTML report the result page offers, and it asks
+    the app's own relevance analysis (and cache), so both doors decide the next question
+    the same way at the same cost.
     """
     try:
         routes = importlib.import_module("itb_triage.fhir.routes")
@@ -101,7 +103,8 @@ def mount_fhir(app: FastAPI, ctx: WebContext) -> bool:
         assert ctx.report is not None
         return ctx.report(triage, case, "html", ctx.result(case))
 
-    app.include_router(routes.fhir_router(ctx.triage, report=html_report if ctx.report is not None else None))
+    app.include_router(routes.fhir_router(ctx.triage, report=html_report if ctx.report is not None else None,
+                                          relevance=ctx.relevance))
     return True
 
 

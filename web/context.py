@@ -1,16 +1,22 @@
-"""What every request shares: the compiled Triage, the interview store, one engine lock.
+"""What every request shares: the compiled Triage, the interview store, the caches, the session locks.
 
-The rule engine and the relevance analysis are not safe to run from two threads at
-once (durable_rules has one host per process; `Relevance.analyse` keeps per-call state
-on the object), and request handlers run in a thread pool. So every engine call goes
-through `engine()`, which holds one lock: requests are served concurrently, engine work
-one at a time, as the CLI does it.
+Request handlers run in a thread pool, and the engine may be entered from several at
+once: durable_rules' C core is entered under the engine's own lock
+(engine/durable_backend.py), the relevance analysis keeps no state between or during
+calls, and the rest (critical answers, explanations, summaries) are pure functions of
+their arguments. So there is no app-wide engine lock: one runner's result page does not
+hold up another runner's next question.
+
+What must not run twice at once is a change to one saved interview. `changing()` takes
+the session's file lock, the same one `itb-triage interview` holds from start to end,
+so the browser and the terminal never write over each other's answers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,10 +30,12 @@ from itb_triage.engine import (
     Knowledge,
     Relevance,
     Result,
+    SessionBusy,
     SessionError,
     SessionRecord,
     SessionStore,
     Triage,
+    with_critical_answers,
 )
 
 from .reports import ReportBuilder
@@ -37,34 +45,46 @@ from .reports import ReportBuilder
 # flat however many runners pass through.
 RESULT_CACHE_SIZE = 128
 # A page and the form it posts ask the same question of the same answers: the relevance
-# analysis (about 30 ms) is made once per step, not twice. Bounded like the results.
+# analysis (a few milliseconds) is made once per step, not twice. Bounded like the results.
 ANALYSIS_CACHE_SIZE = 512
+# Requests of this process on one session wait for each other here before taking the
+# session's file lock (which the kernel would refuse them, as it refuses a second
+# interview). Striped: a fixed number of locks whatever the number of sessions.
+SESSION_STRIPES = 64
 
 
 class CachedRelevance(Relevance):
     """The relevance analysis, remembered for recent answer sets (the analysis is a pure
-    function of the answers and the skipped questions). Use under the engine lock."""
+    function of the answers and the skipped questions). Safe to share between threads."""
 
     def __init__(self, knowledge: Knowledge) -> None:
         super().__init__(knowledge)
         self._analyses: OrderedDict[tuple[Any, ...], Analysis] = OrderedDict()
+        self._lock = threading.Lock()  # guards the dict only, never held during an analysis
 
     def analyse(self, answers: Mapping[str, Any], skipped: Iterable[str] = ()) -> Analysis:
         key = (tuple(sorted((q, tuple(v) if isinstance(v, list) else v) for q, v in answers.items())),
                tuple(sorted(set(skipped))))
-        cached = self._analyses.get(key)
-        if cached is not None:
-            self._analyses.move_to_end(key)
-            return cached
+        with self._lock:
+            cached = self._analyses.get(key)
+            if cached is not None:
+                self._analyses.move_to_end(key)
+                return cached
+        # Made outside the lock: two threads may make the same one, which is harmless.
         analysis = super().analyse(answers, skipped)
-        self._analyses[key] = analysis
-        while len(self._analyses) > ANALYSIS_CACHE_SIZE:
-            self._analyses.popitem(last=False)
+        with self._lock:
+            self._analyses[key] = analysis
+            while len(self._analyses) > ANALYSIS_CACHE_SIZE:
+                self._analyses.popitem(last=False)
         return analysis
 
 
 class UnknownSession(LookupError):
     """A session id that the store does not hold (HTTP 404)."""
+
+
+class SessionInUse(Exception):
+    """Another program (`itb-triage interview`) has the session open (HTTP 409)."""
 
 
 @dataclass
@@ -75,18 +95,13 @@ class WebContext:
     store: SessionStore
     report: ReportBuilder | None = None  # the report writer the `serve` command hands over
     relevance: CachedRelevance = field(init=False)
-    # Re-entrant: a page that holds it may ask for a result, which takes it too.
-    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _results: OrderedDict[tuple[Any, ...], Result] = field(default_factory=OrderedDict, init=False, repr=False)
+    _results_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _stripes: tuple[threading.Lock, ...] = field(
+        default_factory=lambda: tuple(threading.Lock() for _ in range(SESSION_STRIPES)), init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.relevance = CachedRelevance(self.triage.knowledge)
-
-    @contextlib.contextmanager
-    def engine(self) -> Iterator[None]:
-        """Hold while calling the engine (assess, relevance, why-not, what-if)."""
-        with self._lock:
-            yield
 
     # --- saved interviews ------------------------------------------------------------
 
@@ -96,25 +111,71 @@ class WebContext:
         except SessionError as exc:
             raise UnknownSession(str(exc)) from None
 
-    def new_record(self) -> SessionRecord:
-        return self.store.new(InterviewState(), self.triage.knowledge.version)
+    @contextlib.contextmanager
+    def changing(self, session_id: str) -> Iterator[SessionRecord]:
+        """The saved interview, read and held under its lock until the block ends.
+
+        `session_id` may be a unique beginning of the id, as at the terminal.
+        UnknownSession if there is no such session; SessionInUse if `itb-triage
+        interview` (or another process) has it open; SessionError if the lock cannot be
+        made. Save inside the block.
+        """
+        try:
+            session_id = self.store.resolve(session_id)  # first: no lock file for an id that names nothing
+        except SessionError as exc:
+            raise UnknownSession(str(exc)) from None
+        with self._locked(session_id):
+            yield self.load(session_id)  # read under the lock: what the last writer saved
+
+    @contextlib.contextmanager
+    def creating(self) -> Iterator[SessionRecord]:
+        """A new interview, held under its lock until the block ends (save inside it), as
+        the terminal holds a new one: a store opened meanwhile by another program does
+        not take the save's temporary file for one a kill left."""
+        record = self.store.new(InterviewState(), self.triage.knowledge.version)
+        with self._locked(record.id):
+            yield record
+
+    @contextlib.contextmanager
+    def _locked(self, session_id: str) -> Iterator[None]:
+        with self._stripes[zlib.crc32(session_id.encode("utf-8", "replace")) % SESSION_STRIPES]:
+            try:
+                held = self.store.lock(session_id)
+            except SessionBusy as exc:
+                raise SessionInUse(str(exc)) from None
+            try:
+                yield
+            finally:
+                held.release(remove=not self.store.path(session_id).exists())
 
     def interview(self, state: InterviewState) -> Interview:
-        """An interview over this app's engine; call its methods inside `engine()`."""
+        """An interview over this app's engine and its shared analysis cache."""
         return Interview(self.triage, state, self.relevance)
 
     # --- results ---------------------------------------------------------------------
 
-    def result(self, case: Case) -> Result:
-        """The full result of a checked case, critical answers included (cached)."""
+    def result(self, case: Case, *, critical: bool = True) -> Result:
+        """The result of a checked case, with its critical answers unless `critical` is
+        False (the emergency card does not show them, and must not wait for them). Cached.
+
+        The same two steps as `Triage.assess(case, critical=True)`, so the same bytes:
+        the rules' result, then the critical answers added to it.
+        """
         key = (case.id, tuple(sorted((q, repr(v)) for q, v in case.answers.items())))
-        with self.engine():  # the cache is shared between threads too
+        with self._results_lock:
             cached = self._results.get(key)
             if cached is not None:
                 self._results.move_to_end(key)
-                return cached
-            result = self.triage.assess(case, critical=True)
-            self._results[key] = result
+        if cached is None:
+            cached = self.triage.assess(case)
+        if critical and cached.critical_answers is None:
+            # Tens of milliseconds of plain Python, outside any lock.
+            cached = with_critical_answers(self.triage.knowledge, case, cached)
+        with self._results_lock:
+            held = self._results.get(key)
+            if held is None or held.critical_answers is None:
+                self._results[key] = cached
+            self._results.move_to_end(key)
             while len(self._results) > RESULT_CACHE_SIZE:
                 self._results.popitem(last=False)
-        return result
+        return cached

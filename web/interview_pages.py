@@ -16,13 +16,15 @@ from starlette.concurrency import run_in_threadpool
 
 from itb_triage.engine import URGENT, AnswerError, Interview, SessionError, SessionRecord, summarise
 
-from .context import UnknownSession, WebContext
+from .context import WebContext
 from .pages import (
     NoSession,
+    changing,
     check_csrf,
     clear_session,
     context,
     current_record,
+    current_session_id,
     page,
     redirect,
     set_session,
@@ -48,9 +50,18 @@ def start_page(request: Request) -> Response:
 @router.post("/start")
 async def start(request: Request) -> Response:
     check_csrf(request, await request.form())
+    # The save (fsync) runs in the thread pool: on the event loop it would stall every request.
+    result: Response = await run_in_threadpool(_start, request)
+    return result
+
+
+def _start(request: Request) -> Response:
     ctx = context(request)
-    record = ctx.new_record()
-    _save(ctx, record)
+    try:
+        with ctx.creating() as record:
+            _save(ctx, record)
+    except SessionError as exc:  # the store's folder cannot be used
+        raise HTTPException(503, f"Your interview could not be saved: {exc}. Try again.") from None
     response = redirect("/interview")
     set_session(response, record)
     return response
@@ -61,14 +72,20 @@ async def resume(request: Request) -> Response:
     """Open a saved interview by its id, from the browser or from `itb-triage interview`."""
     form = await request.form()
     check_csrf(request, form)
+    result: Response = await run_in_threadpool(_resume, request, str(form.get("session_id", "")).strip())
+    return result
+
+
+def _resume(request: Request, session_id: str) -> Response:
     ctx = context(request)
-    session_id = str(form.get("session_id", "")).strip()
     try:
-        record = ctx.load(session_id)
-    except UnknownSession:
-        raise HTTPException(404, "No saved interview has that id. `itb-triage sessions list` shows them.") from None
-    record.finished = False
-    _save(ctx, record)
+        with changing(ctx, session_id) as record:
+            record.finished = False
+            _save(ctx, record)
+    except HTTPException as exc:
+        if exc.status_code == 404:
+            raise HTTPException(404, "No saved interview has that id. `itb-triage sessions list` shows them.") from None
+        raise
     response = redirect("/interview")
     set_session(response, record)
     return response
@@ -88,26 +105,27 @@ async def interview_action(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, form)
     try:
-        record = current_record(request)
+        session_id = current_session_id(request)
     except NoSession:
         return redirect("/")
     action = str(form.get("action", "answer"))
     if action not in ACTIONS:
         raise HTTPException(400, f"Unknown action '{action[:40]}'.")
     posted = {"question": str(form.get("question", "")), "values": [str(v) for v in form.getlist("value")]}
-    result: Response = await run_in_threadpool(_act, request, record, action, posted)
+    result: Response = await run_in_threadpool(_act, request, session_id, action, posted)
     return result
 
 
-def _act(request: Request, record: SessionRecord, action: str, posted: dict[str, Any]) -> Response:
+def _act(request: Request, session_id: str, action: str, posted: dict[str, Any]) -> Response:
+    """One change to the interview, made and saved under the session's lock."""
     ctx = context(request)
-    interview = ctx.interview(record.state)
-    if action == "save":
-        _save(ctx, record)
-        response = page(request, "saved.html", {"record": record})
-        clear_session(response)
-        return response
-    with ctx.engine():
+    with changing(ctx, session_id) as record:
+        interview = ctx.interview(record.state)
+        if action == "save":
+            _save(ctx, record)
+            response = page(request, "saved.html", {"record": record})
+            clear_session(response)
+            return response
         if action == "back":
             interview.back()
             record.finished = False
@@ -123,7 +141,7 @@ def _act(request: Request, record: SessionRecord, action: str, posted: dict[str,
                 error = _answer(interview, question, posted["values"])
                 if error:
                     return _question_page(request, record, interview, question, error)
-    _save(ctx, record)
+        _save(ctx, record)
     return redirect("/interview")
 
 
@@ -145,26 +163,27 @@ def _answer(interview: Interview, question: str, values: list[str]) -> str:
 def _show(request: Request, record: SessionRecord) -> Response:
     ctx = context(request)
     interview = ctx.interview(record.state)
-    with ctx.engine():
-        question = interview.next_question()
-        urgent = interview.urgent_disposition()
-        if question is None and urgent == "emergency" and not record.state.full_record:
-            return _emergency_page(request, ctx, record, interview)
-        if question is None:
-            return redirect("/result")
-        return _question_page(request, record, interview, question, "")
+    question = interview.next_question()
+    urgent = interview.urgent_disposition()
+    if question is None and urgent == "emergency" and not record.state.full_record:
+        return _emergency_page(request, ctx, record, interview)
+    if question is None:
+        return redirect("/result")
+    return _question_page(request, record, interview, question, "")
 
 
 def _emergency_page(request: Request, ctx: WebContext, record: SessionRecord, interview: Interview) -> Response:
-    """The interruption card: the shared summary of the result so far, and nothing else to do."""
-    result = ctx.result(interview.case(record.case_id or record.id))
+    """The interruption card: the shared summary of the result so far, and nothing else to do.
+
+    Without the critical answers: the card does not show them, and must not wait for them."""
+    result = ctx.result(interview.case(record.case_id or record.id), critical=False)
     summary = summarise(result, ctx.triage.knowledge)
     return page(request, "emergency.html", {"summary": summary, "card_name": CARD_NAMES.get(summary.card, "")})
 
 
 def _question_page(request: Request, record: SessionRecord, interview: Interview, question: str,
                    error: str) -> Response:
-    """One question. Call inside `engine()`."""
+    """One question."""
     knowledge = interview.knowledge
     entry = knowledge.questions[question]
     sections = {s["id"]: s for s in knowledge.sections}

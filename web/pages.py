@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from itb_triage.engine import SessionRecord
+from itb_triage.engine import SessionError, SessionRecord
 
-from .context import UnknownSession, WebContext
+from .context import SessionInUse, UnknownSession, WebContext
 from .security import COOKIE_SETTINGS, CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, Csrf
 
 
@@ -67,16 +68,44 @@ class NoSession(Exception):
     """The browser has no interview yet."""
 
 
-def current_record(request: Request) -> SessionRecord:
-    """The interview this browser is in (its session cookie), or NoSession / 404."""
+def current_session_id(request: Request) -> str:
+    """The id of the interview this browser is in (its session cookie), or NoSession."""
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         raise NoSession
+    return session_id
+
+
+def current_record(request: Request) -> SessionRecord:
+    """The interview this browser is in (its session cookie), or NoSession / 404."""
     try:
-        return context(request).load(session_id)
+        return context(request).load(current_session_id(request))
     except UnknownSession:
-        raise HTTPException(404, "We could not find that interview. It may have been deleted. "
-                                 "Start a new one from the first page.", headers=FORGET_SESSION) from None
+        raise HTTPException(404, NOT_FOUND, headers=FORGET_SESSION) from None
+    except SessionError as exc:  # the lock file cannot be made: nothing was changed
+        raise HTTPException(503, f"Your interview could not be opened for a change: {exc}. Try again.") from None
+
+
+NOT_FOUND = "We could not find that interview. It may have been deleted. Start a new one from the first page."
+# The CLI holds a session's lock from the start of `itb-triage interview` to its end.
+IN_USE = ("This interview is open in another window or in `itb-triage interview`: finish or quit it there, "
+          "then try again.")
+
+
+@contextlib.contextmanager
+def changing(ctx: WebContext, session_id: str) -> Iterator[SessionRecord]:
+    """`WebContext.changing` with its refusals as HTTP errors: 409 while another program has
+    the interview open, 404 (and the cookie forgotten) when there is no such interview,
+    503 when its lock cannot be made."""
+    try:
+        with ctx.changing(session_id) as record:
+            yield record
+    except SessionInUse:
+        raise HTTPException(409, IN_USE) from None
+    except UnknownSession:
+        raise HTTPException(404, NOT_FOUND, headers=FORGET_SESSION) from None
+    except SessionError as exc:  # the lock file cannot be made: nothing was changed
+        raise HTTPException(503, f"Your interview could not be opened for a change: {exc}. Try again.") from None
 
 
 def set_session(response: Response, record: SessionRecord) -> None:

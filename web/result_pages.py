@@ -28,7 +28,7 @@ from itb_triage.engine import (
     why_not,
 )
 
-from .context import WebContext
+from .context import SessionInUse, UnknownSession, WebContext
 from .pages import NoSession, context, current_record, page, redirect
 from .reasoning import (
     CARD_NAMES,
@@ -48,9 +48,7 @@ def _finished(request: Request) -> tuple[WebContext, SessionRecord, Interview, C
     ctx = context(request)
     record = current_record(request)
     interview = ctx.interview(record.state)
-    with ctx.engine():
-        question = interview.next_question()
-    if question is not None:
+    if interview.next_question() is not None:
         raise HTTPException(409, "The interview is not finished yet: answer the next question first.")
     return ctx, record, interview, interview.case(record.case_id or record.id)
 
@@ -67,14 +65,12 @@ def result_page(request: Request) -> Response:
         raise
     result = ctx.result(case)
     if not record.finished:
+        _mark_finished(ctx, record.id)
         record.finished = True
-        with contextlib.suppress(SessionError):  # the answers are saved; only the "finished" mark is lost
-            ctx.store.save(record)
     knowledge = ctx.triage.knowledge
-    with ctx.engine():
-        explanation = explain(knowledge, result)
-        plan = build_plan(knowledge, result)
-        summary = summarise(result, knowledge)
+    explanation = explain(knowledge, result)
+    plan = build_plan(knowledge, result)
+    summary = summarise(result, knowledge)
     return page(request, "result.html", {
         "result": result,
         "record": record,
@@ -91,6 +87,15 @@ def result_page(request: Request) -> Response:
     })
 
 
+def _mark_finished(ctx: WebContext, session_id: str) -> None:
+    """Mark the saved interview finished, under its lock. The answers are saved already: if
+    the terminal has the interview open, or the mark cannot be saved, only the mark is lost."""
+    with contextlib.suppress(SessionInUse, UnknownSession, SessionError), ctx.changing(session_id) as record:
+        if not record.finished and ctx.interview(record.state).next_question() is None:
+            record.finished = True
+            ctx.store.save(record)
+
+
 @router.get("/result/report.{fmt}")
 def download(request: Request, fmt: str) -> Response:
     """The report `itb-triage report` writes, as a file to keep: .html or .md; or the case, .json."""
@@ -100,9 +105,7 @@ def download(request: Request, fmt: str) -> Response:
         ctx, record, _, case = _finished(request)
     except NoSession:
         return redirect("/")
-    result = ctx.result(case)
-    with ctx.engine():
-        made = report(ctx.report, ctx.triage, case, result, fmt)
+    made = report(ctx.report, ctx.triage, case, ctx.result(case), fmt)
     if made is None:
         raise HTTPException(404, "This app was started without the report writer; `itb-triage serve` has it.")
     body, media = made
@@ -120,8 +123,7 @@ def why_not_page(request: Request, target: Annotated[str, Query(max_length=200)]
     result = ctx.result(case)
     knowledge = ctx.triage.knowledge
     try:
-        with ctx.engine():
-            answers = why_not(knowledge, result, target)
+        answers = why_not(knowledge, result, target)
     except QueryError as exc:
         raise HTTPException(422, str(exc)) from None
     labels = Labels(knowledge)
@@ -143,8 +145,7 @@ def what_if_page(request: Request, change: Annotated[list[str], Query(max_length
     if any(len(c) > 500 for c in change):
         raise HTTPException(422, "A what-if change is QUESTION=VALUE, a few words long.")
     try:
-        with ctx.engine():
-            comparison = what_if(ctx.triage, case, change, before)
+        comparison = what_if(ctx.triage, case, change, before)
     except QueryError as exc:
         raise HTTPException(422, str(exc)) from None
     titles: dict[str, Any] = {"recommendations": knowledge.recommendations, "avoid": knowledge.avoid,
@@ -154,8 +155,7 @@ def what_if_page(request: Request, change: Annotated[list[str], Query(max_length
                 "removed": [_title(titles[field][i]) for i in comparison.removed(field)]}
         for field in titles
     }
-    with ctx.engine():
-        summaries = (summarise(comparison.before, knowledge), summarise(comparison.after, knowledge))
+    summaries = (summarise(comparison.before, knowledge), summarise(comparison.after, knowledge))
     return page(request, "whatif.html", {
         "comparison": comparison, "differences": differences, "knowledge": knowledge, "summaries": summaries,
         "tier_label": lambda tier: Labels(knowledge).tier(tier) if tier else "none",
