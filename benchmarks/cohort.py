@@ -11,7 +11,10 @@ a clean screening, so the cohort mixes three kinds of case:
   changed and a few dropped, which reaches the calm and the subtle corners;
 - classic: the article's typical presentation with a few answers changed.
 
-Run it to write a cohort: `python benchmarks/cohort.py N SEED > cases.jsonl`.
+Run it to write a cohort: `python benchmarks/cohort.py N SEED > cases.jsonl`. With
+`--common-with OTHER_CASE_SCHEMA` only the questions both case schemas define alike are
+answered, so that another version (the release benchmarks/run.py compares with)
+accepts every case too.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ CLASSIC = VIGNETTES[0]
 DEFAULT_SEED = 20240611
 
 
+def common_questions(other_schema: Path) -> dict[str, dict[str, Any]]:
+    """The questions this case schema and `other_schema` define identically."""
+    other = json.loads(other_schema.read_text(encoding="utf-8"))["properties"]["answers"]["properties"]
+    return {q: spec for q, spec in QUESTIONS.items() if other.get(q) == spec}
+
+
 def answer_value(rng: random.Random, spec: dict[str, Any]) -> Any:
     """Any value the schema admits for one question."""
     if "enum" in spec:
@@ -54,33 +63,36 @@ def answer_value(rng: random.Random, spec: dict[str, Any]) -> Any:
     return round(rng.uniform(low, high), rng.choice((1, 2, 6)))
 
 
-def random_answers(rng: random.Random) -> dict[str, Any]:
+def random_answers(rng: random.Random, questions: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Each question answered with a probability drawn per case (0 to all)."""
     share = rng.random()
-    return {q: answer_value(rng, spec) for q, spec in QUESTIONS.items() if rng.random() < share}
+    return {q: answer_value(rng, spec) for q, spec in questions.items() if rng.random() < share}
 
 
-def mutated(rng: random.Random, base: dict[str, Any]) -> dict[str, Any]:
-    """`base` with up to four answers changed or added and up to two dropped."""
-    answers = dict(base)
-    for question in rng.sample(sorted(QUESTIONS), rng.randint(0, 4)):
-        answers[question] = answer_value(rng, QUESTIONS[question])
+def mutated(rng: random.Random, base: dict[str, Any], questions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`base` (its answers to `questions`) with up to four answers changed or added and up to two dropped."""
+    answers = {q: v for q, v in base.items() if q in questions}
+    for question in rng.sample(sorted(questions), rng.randint(0, 4)):
+        answers[question] = answer_value(rng, questions[question])
     for question in rng.sample(sorted(answers), min(len(answers), rng.randint(0, 2))):
         del answers[question]
     return answers
 
 
-def cases(count: int, seed: int = DEFAULT_SEED) -> Iterator[dict[str, Any]]:
-    """`count` valid case documents, the same ones for the same seed."""
+def cases(count: int, seed: int = DEFAULT_SEED,
+          questions: dict[str, dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+    """`count` valid case documents answering only `questions` (default: all), the same
+    ones for the same seed."""
+    questions = QUESTIONS if questions is None else questions
     rng = random.Random(seed)
     for number in range(count):
         roll = rng.random()
         if roll < 0.4:
-            answers = random_answers(rng)
+            answers = random_answers(rng, questions)
         elif roll < 0.8:
-            answers = mutated(rng, rng.choice(VIGNETTES))
+            answers = mutated(rng, rng.choice(VIGNETTES), questions)
         else:
-            answers = mutated(rng, CLASSIC)
+            answers = mutated(rng, CLASSIC, questions)
         keys = list(answers)
         rng.shuffle(keys)  # answer order must not matter; exercise it
         case: dict[str, Any] = {"format": "itb-case/1"}
@@ -90,17 +102,23 @@ def cases(count: int, seed: int = DEFAULT_SEED) -> Iterator[dict[str, Any]]:
         yield case
 
 
-def write_jsonl(path: Path, count: int, seed: int = DEFAULT_SEED) -> None:
+def write_jsonl(path: Path, count: int, seed: int = DEFAULT_SEED,
+                questions: dict[str, dict[str, Any]] | None = None) -> None:
     """Write the cohort to `path`, one case per line."""
     with path.open("w", encoding="utf-8") as out:
-        for case in cases(count, seed):
+        for case in cases(count, seed, questions):
             out.write(json.dumps(case, ensure_ascii=False) + "\n")
 
 
 def main(argv: list[str]) -> int:
+    questions = None
+    if "--common-with" in argv:
+        at = argv.index("--common-with")
+        questions = common_questions(Path(argv[at + 1]))
+        argv = argv[:at] + argv[at + 2:]
     count = int(argv[1]) if len(argv) > 1 else 10_000
     seed = int(argv[2]) if len(argv) > 2 else DEFAULT_SEED
-    for case in cases(count, seed):
+    for case in cases(count, seed, questions):
         sys.stdout.write(json.dumps(case, ensure_ascii=False) + "\n")
     return 0
 

@@ -43,8 +43,11 @@ class Selection:
 def select(knowledge: Knowledge, firings: list[Firing]) -> Selection:
     """Decide the result of one case from its firings (see the module docstring)."""
     # Every concluded fact once, in order of first conclusion (a dict keeps first
-    # insertion order and finds duplicates by hash, not by scanning a list).
-    concluded = list(dict.fromkeys(fact for firing in firings for fact in firing.concluded))
+    # insertion order and finds duplicates by hash, not by scanning a list). Most are
+    # the same objects (a rule's `then`) again and again: repeats of one object are
+    # dropped by identity first, since a Fact's own hash is computed in Python.
+    once = {id(fact): fact for firing in firings for fact in firing.concluded}
+    concluded = list(dict.fromkeys(once.values()))
     by_kind: dict[str, set[str]] = {}
     for fact in concluded:
         by_kind.setdefault(fact.kind, set()).add(fact.id)

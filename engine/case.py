@@ -12,14 +12,15 @@ import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from .documents import DocumentError, load_document
 from .errors import MAX_PROBLEMS, CaseError
 from .facts import normalise_number
 from .knowledge import Knowledge
+
+if TYPE_CHECKING:
+    import jsonschema
 
 # A case is a few kilobytes; refuse absurd inputs before parsing them.
 MAX_CASE_BYTES = 1_000_000
@@ -243,13 +244,23 @@ def _array_test(schema: dict[str, Any]) -> Check:
     return check
 
 
-@dataclass(frozen=True)
+@dataclass
 class _SchemaChecks:
-    """The compiled jsonschema validator of a schema, and its quick check if it has one."""
+    """A schema's quick check, if it has one, and its jsonschema validator, made when a
+    case first needs it: importing jsonschema costs a cold `assess` about 60 ms, and a
+    valid case of the usual kind never needs it."""
 
     schema: Mapping[str, Any]
-    validator: jsonschema.protocols.Validator
     accepts: Check | None
+    _validator: jsonschema.protocols.Validator | None = None
+
+    @property
+    def validator(self) -> jsonschema.protocols.Validator:
+        if self._validator is None:
+            import jsonschema
+
+            self._validator = jsonschema.Draft202012Validator(self.schema)
+        return self._validator
 
 
 _CHECKS: dict[int, _SchemaChecks] = {}
@@ -266,7 +277,7 @@ def _schema_checks(schema: Mapping[str, Any]) -> _SchemaChecks:
         if len(_CHECKS) >= 16:  # a few knowledge bases per process at most; tests load many
             _CHECKS.clear()
         # The entry keeps `schema` alive, so its id cannot be reused while it is cached.
-        checks = _CHECKS[id(schema)] = _SchemaChecks(schema, jsonschema.Draft202012Validator(schema), accepts)
+        checks = _CHECKS[id(schema)] = _SchemaChecks(schema, accepts)
     return checks
 
 
@@ -282,6 +293,8 @@ def _screen(document: Any, where: str, path: str, knowledge: Knowledge) -> None:
     Iterative: a document nested a thousand levels deep must not exhaust the stack.
     It runs on every case, so a node's path is only spelled out for an error, and
     ASCII text (nearly all of it) is passed without encoding it."""
+    if _plainly_fine(document):
+        return
     stack: list[tuple[Any, _Where]] = [(document, None)]
     while stack:
         node, location = stack.pop()
@@ -302,6 +315,41 @@ def _screen(document: Any, where: str, path: str, knowledge: Knowledge) -> None:
             if isinstance(key, str) and not key.isascii():
                 _require_unicode(key, where, _spelled(path, location))
             stack.append((child, (location, key)))
+
+
+def _plainly_fine(document: Any) -> bool:
+    """True only if `_screen` would pass the document: a case of the usual shape (an
+    object of ASCII text, whole numbers and one object of answers that are ASCII text,
+    finite numbers or short lists of ASCII text), checked without the general walk,
+    which costs about eight times as much. Anything else gets the general walk."""
+    if type(document) is not dict:
+        return False
+    for key, value in document.items():
+        if type(key) is not str or not key.isascii():
+            return False
+        kind = type(value)
+        if kind is str:
+            if not value.isascii():
+                return False
+        elif kind is dict:
+            for question, answer in value.items():
+                if type(question) is not str or not question.isascii():
+                    return False
+                of = type(answer)
+                if of is str:
+                    if not answer.isascii():
+                        return False
+                elif of is float:
+                    if not math.isfinite(answer):
+                        return False
+                elif of is list:
+                    if len(answer) > MAX_LIST_ITEMS or not all(type(i) is str and i.isascii() for i in answer):
+                        return False
+                elif of is not int:
+                    return False
+        elif kind is not int:
+            return False
+    return True
 
 
 # A node's place as (parent's place, key), the root's as None: cheap to make, and

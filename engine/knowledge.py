@@ -19,10 +19,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from . import contract
 from .documents import DocumentError, load_yaml
@@ -31,6 +28,9 @@ from .fingerprint import knowledge_digest, knowledge_version
 from .kb_cache import read_checked, write_checked
 from .patterns import Pattern, parse_pattern
 from .rulebase import STAGES, Rule, layering_problems, overlap_problems, parse_rule
+
+if TYPE_CHECKING:
+    from referencing import Registry
 
 Entry = dict[str, Any]
 
@@ -93,15 +93,20 @@ def _package_dir(package: str) -> Traversable:
     return resources.files(package)
 
 
-def _schema_registry(schemas: Traversable) -> tuple[dict[str, dict[str, Any]], Registry]:
-    loaded: dict[str, dict[str, Any]] = {}
+def _schemas(schemas: Traversable) -> dict[str, dict[str, Any]]:
+    return {item.name: json.loads(item.read_text(encoding="utf-8"))
+            for item in schemas.iterdir() if item.name.endswith(".schema.json")}
+
+
+def _registry(schemas: dict[str, dict[str, Any]]) -> Registry:
+    """The schemas, for jsonschema to resolve references between them. Imported here:
+    jsonschema costs a cold start about 60 ms, and a cached knowledge base needs none."""
+    from referencing import Registry, Resource
+
     registry: Registry = Registry()
-    for item in schemas.iterdir():
-        if item.name.endswith(".schema.json"):
-            schema = json.loads(item.read_text(encoding="utf-8"))
-            loaded[item.name] = schema
-            registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
-    return loaded, registry
+    for schema in schemas.values():
+        registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
+    return registry
 
 
 def _read_yaml(item: Traversable, label: str, problems: list[str]) -> Any:
@@ -125,6 +130,8 @@ def _read_yaml(item: Traversable, label: str, problems: list[str]) -> Any:
 
 
 def _schema_problems(label: str, document: Any, schema: dict[str, Any], registry: Registry) -> list[str]:
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema, registry=registry)
     errors = sorted(validator.iter_errors(document), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     return [f"{label}: {error.json_path}: {error.message}" for error in errors]
@@ -166,7 +173,7 @@ def load_knowledge(knowledge_dir: Path | None = None, rules_dir: Path | None = N
     kdir: Traversable = knowledge_dir if knowledge_dir is not None else _package_dir("itb_triage.knowledge")
     rdir: Traversable = rules_dir if rules_dir is not None else _package_dir("itb_triage.rules")
     sdir = _package_dir("itb_triage.knowledge.schemas")
-    schemas, registry = _schema_registry(sdir)
+    schemas = _schemas(sdir)
     folders = {"knowledge": kdir, "rules": rdir, "schemas": sdir}
     digest: str | None = None
     if use_cache and knowledge_dir is None and rules_dir is None:
@@ -180,6 +187,7 @@ def load_knowledge(knowledge_dir: Path | None = None, rules_dir: Path | None = N
             except Exception:  # a cache entry of another shape: check the files instead
                 pass
     problems: list[str] = []
+    registry = _registry(schemas)
 
     docs: dict[str, Any] = {}
     for name, schema_name in KNOWLEDGE_FILES.items():

@@ -29,6 +29,9 @@ from .merge import ASSESSMENT_STRENGTH
 from .result import TraceStep, _encode, _fact_text
 
 _NUMBER = -7  # a citation number no entry has, replaced by each case's number
+# Trace steps kept (emptied when full, so memory stays flat): about as many firings as
+# the engine's message cache holds, the ones that recur.
+_STEP_LIMIT = 4096
 
 
 class ResultLines:
@@ -60,6 +63,10 @@ class ResultLines:
             step = TraceStep(rule.id, rule.stage, rule.because, (), rule.then, rule.cite)
             head, tail = _encode(step.to_json()).split(',"facts":[]', 1)
             self._steps[rule.id] = (head + ',"facts":[', "]" + tail)
+        # A firing's trace step, by the firing's identity: engine/durable_backend.py gives
+        # the same Firing object for the same engine message, case after case. The entry
+        # keeps its firing alive, so the id cannot be reused while it is cached.
+        self._step_texts: dict[int, tuple[Firing, str]] = {}
         self._tail = (',"knowledge_version":' + _encode(k.version) + ',"notice":' + _encode(NOT_A_MEDICAL_DEVICE)
                       + "}")
 
@@ -86,11 +93,21 @@ class ResultLines:
             '],"citations":[', ",".join([citations[c][0] + str(n) + citations[c][1]
                                          for n, c in enumerate(chosen.citations, start=1)]),
             '],"trace":[',
-            ",".join([self._step(f) for f in firings]),
+            ",".join([self._step_text(f) for f in firings]),
             '],"answers":', _encode(dict(answers)),
             self._tail,
         ]
         return "".join(parts)
+
+    def _step_text(self, firing: Firing) -> str:
+        hit = self._step_texts.get(id(firing))
+        if hit is not None and hit[0] is firing:
+            return hit[1]
+        text = self._step(firing)
+        if len(self._step_texts) >= _STEP_LIMIT:
+            self._step_texts.clear()
+        self._step_texts[id(firing)] = (firing, text)
+        return text
 
     def _step(self, firing: Firing) -> str:
         rule = firing.rule
