@@ -194,8 +194,9 @@ class SessionStore:
         self._opened = False
         # One store may serve many threads (the web app's requests): the first open's
         # cleaning must be over before any of them writes, or it could take a save's
-        # temporary file for one a kill left.
-        self._opening = threading.Lock()
+        # temporary file for one a kill left. Reentrant: the cleaning takes session locks,
+        # and `lock()` opens the store (it finds it opened, and goes on).
+        self._opening = threading.RLock()
 
     # --- the folder ---------------------------------------------------------------------
 
