@@ -325,31 +325,30 @@ def _plainly_fine(document: Any) -> bool:
     if type(document) is not dict:
         return False
     for key, value in document.items():
-        if type(key) is not str or not key.isascii():
+        if not _ascii_text(key):
             return False
         kind = type(value)
-        if kind is str:
-            if not value.isascii():
+        if kind is dict:
+            if not all(_ascii_text(q) and _plain_answer(a) for q, a in value.items()):
                 return False
-        elif kind is dict:
-            for question, answer in value.items():
-                if type(question) is not str or not question.isascii():
-                    return False
-                of = type(answer)
-                if of is str:
-                    if not answer.isascii():
-                        return False
-                elif of is float:
-                    if not math.isfinite(answer):
-                        return False
-                elif of is list:
-                    if len(answer) > MAX_LIST_ITEMS or not all(type(i) is str and i.isascii() for i in answer):
-                        return False
-                elif of is not int:
-                    return False
-        elif kind is not int:
+        elif not (kind is int or _ascii_text(value)):
             return False
     return True
+
+
+def _ascii_text(value: Any) -> bool:
+    return type(value) is str and value.isascii()
+
+
+def _plain_answer(answer: Any) -> bool:
+    """An answer the general walk would pass: ASCII text, a whole or finite number, or a
+    short list of ASCII text."""
+    kind = type(answer)
+    if kind is float:
+        return math.isfinite(answer)
+    if kind is list:
+        return len(answer) <= MAX_LIST_ITEMS and all(_ascii_text(item) for item in answer)
+    return kind is int or _ascii_text(answer)
 
 
 # A node's place as (parent's place, key), the root's as None: cheap to make, and

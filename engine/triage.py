@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .aggregate import aggregate
 from .case import Case, check_case, read_case_text
@@ -13,7 +13,10 @@ from .knowledge import Knowledge, load_knowledge
 from .result import Result
 
 if TYPE_CHECKING:
+    from .firing import Firing
     from .result_line import ResultLines
+
+T = TypeVar("T")
 
 
 class Triage:
@@ -50,23 +53,15 @@ class Triage:
         The same results as `assess` case by case, faster: cases share durable_rules
         sessions where the rules allow it (engine/durable_backend.py, `run_cases`).
         """
-        out: list[Result | EngineError] = []
-        fired = self._backend.run_cases([answer_facts(case.answers) for case in cases])
-        for case, firings in zip(cases, fired, strict=True):
-            if isinstance(firings, EngineError):
-                out.append(firings)
-                continue
-            try:
-                result = aggregate(self.knowledge, firings, case.answers, case.id)
-                if critical:
-                    from .critical import with_critical_answers
+        def result(case: Case, firings: list[Firing]) -> Result:
+            result = aggregate(self.knowledge, firings, case.answers, case.id)
+            if critical:
+                from .critical import with_critical_answers
 
-                    result = with_critical_answers(self.knowledge, case, result)
-            except EngineError as exc:
-                out.append(exc)
-            else:
-                out.append(result)
-        return out
+                result = with_critical_answers(self.knowledge, case, result)
+            return result
+
+        return self._each(cases, result)
 
     def result_lines(self, cases: Sequence[Case]) -> list[str | EngineError]:
         """Each case's `compact_json(assess(case))`, or the EngineError `assess` would
@@ -75,14 +70,20 @@ class Triage:
             from .result_line import ResultLines
 
             self._lines = ResultLines(self.knowledge)
-        out: list[str | EngineError] = []
+        lines = self._lines
+        return self._each(cases, lambda case, firings: lines.line(firings, case.answers, case.id))
+
+    def _each(self, cases: Sequence[Case], make: Callable[[Case, list[Firing]], T]) -> list[T | EngineError]:
+        """`make` of each case's firings (run together, sharing sessions), or the
+        EngineError of that case, in order: one case's failure never stops the others."""
+        out: list[T | EngineError] = []
         fired = self._backend.run_cases([answer_facts(case.answers) for case in cases])
         for case, firings in zip(cases, fired, strict=True):
             if isinstance(firings, EngineError):
                 out.append(firings)
                 continue
             try:
-                out.append(self._lines.line(firings, case.answers, case.id))
+                out.append(make(case, firings))
             except EngineError as exc:
                 out.append(exc)
         return out
