@@ -7,11 +7,13 @@ knowledge each listed id stands for is looked up, in the orders a reader meets t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import EngineError
+from .facts import Fact
 from .firing import Firing
 from .knowledge import Knowledge
 from .merge import Merged, treatment_waits
@@ -22,10 +24,10 @@ from .rulebase import Rule
 ASSESSMENT_LISTING = ("suspected", "likely", "possible", "unlikely")
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """What a case's firings decide, as ids in listing order: the one table that both its
-    Result (`aggregate`) and its batch line (engine/result_line.py) are made from."""
+    Result (`aggregate`) and its batch line (engine/result_line.py) are made from. (A
+    NamedTuple: made for every case, and a frozen dataclass costs a call a field.)"""
 
     disposition: str
     headline: str  # the first recommendation's that carries one, else the disposition's
@@ -42,20 +44,24 @@ class Selection:
 
 def select(knowledge: Knowledge, firings: list[Firing]) -> Selection:
     """Decide the result of one case from its firings (see the module docstring)."""
-    # Every concluded fact once, in order of first conclusion (a dict keeps first
-    # insertion order and finds duplicates by hash, not by scanning a list). Most are
-    # the same objects (a rule's `then`) again and again: repeats of one object are
-    # dropped by identity first, since a Fact's own hash is computed in Python.
-    once = {id(fact): fact for firing in firings for fact in firing.concluded}
-    concluded = list(dict.fromkeys(once.values()))
+    tables = _tables(knowledge)
+    # Each distinct (rule, concluded) pair once, in order of first firing: a rule firing
+    # again on other facts adds no conclusion, reason or citation that its first firing
+    # did not, and most firings are such repeats. Keyed by identity (a Rule's and a
+    # Fact's own hashes are computed in Python, over every field), and by the rule alone
+    # where it concluded its own `then`, as every evaluator's firings do: one id less.
+    firsts = {id(f.rule) if f.concluded is f.rule.then else (id(f.rule), id(f.concluded)): f for f in firings}
+    units = [(f.rule, f.concluded) for f in firsts.values()]
+    # Every concluded fact once (by identity: most are the same objects, rules' `then`).
+    # Nothing below depends on their order or on equal facts met twice: it takes sets
+    # of ids, and the merge policy's most urgent, highest and strongest.
+    facts = {id(fact): fact for _, concluded in units for fact in concluded}.values()
     by_kind: dict[str, set[str]] = {}
-    for fact in concluded:
+    for fact in facts:
         by_kind.setdefault(fact.kind, set()).add(fact.id)
+    none: set[str] = set()
 
-    def ids(kind: str) -> set[str]:
-        return by_kind.get(kind, set())
-
-    merged = Merged.of(knowledge, concluded)
+    merged = Merged.of(knowledge, facts)
     disposition = merged.disposition
     if disposition is None:
         raise EngineError("no rule concluded a disposition")
@@ -65,34 +71,30 @@ def select(knowledge: Knowledge, firings: list[Firing]) -> Selection:
         if tier is None:
             raise EngineError(f"no rule concluded a treatment tier for disposition '{disposition}'")
     assessments = merged.assessments
-
     avoid_ids = merged.avoided
-    recommended = ids("recommend")
-    raised = ids("red_flag")
-    red_flags = tuple(f for f in knowledge.red_flags if f in raised)
+    recommended = by_kind.get("recommend", none)
+
+    red_flags = _in_order(by_kind.get("red_flag", none), tables.red_flags)
     conditions = tuple(sorted(
-        ((c, assessments[c]) for c in knowledge.conditions if c in assessments),
-        key=lambda pair: ASSESSMENT_LISTING.index(pair[1]),  # stable: knowledge order within
+        ((c, a) for c, a in assessments.items() if c in tables.conditions),
+        key=lambda pair: (ASSESSMENT_LISTING.index(pair[1]), tables.conditions[pair[0]][0]),
     ))
-    recommendations = tuple(r for r in knowledge.recommendations if r in recommended and r not in avoid_ids)
-    withheld = tuple(r for r in knowledge.recommendations if r in recommended and r in avoid_ids)
-    avoid = tuple(a for a in knowledge.avoid if a in avoid_ids)
-    open_questions = ids("unanswered")
-    unanswered = tuple(q for q in knowledge.questions if q in open_questions)
-    leading = [knowledge.recommendations[r] for r in recommendations]
-    headline = next((e["headline"] for e in leading if "headline" in e),
+    recommendations = _in_order(recommended - avoid_ids, tables.recommendations)
+    withheld = _in_order(recommended & avoid_ids, tables.recommendations)
+    avoid = _in_order(avoid_ids, tables.avoid)
+    unanswered = _in_order(by_kind.get("unanswered", none), tables.questions)
+    headline = next((h for h in map(tables.headlines.get, recommendations) if h is not None),
                     knowledge.dispositions[disposition]["headline"])
-    reasons = _key_reasons(firings, disposition, tier)
+    reasons = _key_reasons(units, disposition, tier)
     # Numbered in the order a reader meets them: flags, advice (with the sources of
     # each position), avoid, reasons, conditions; sources only the trace cites come last.
-    citations = tuple(dict.fromkeys(c for group in [
-        *(knowledge.red_flags[f]["cite"] for f in red_flags),
-        *(c for e in leading for c in (e["cite"], *(p["cite"] for p in e.get("positions", [])))),
-        *(knowledge.avoid[a]["cite"] for a in avoid),
-        *(r.cite for r in reasons),
-        *(knowledge.conditions[c]["cite"] for c, _ in conditions),
-        *(f.rule.cite for f in firings),
-    ] for c in group))
+    cited = [tables.red_flags[f][1] for f in red_flags]
+    cited += [tables.recommendations[r][1] for r in recommendations]
+    cited += [tables.avoid[a][1] for a in avoid]
+    cited += [r.cite for r in reasons]
+    cited += [tables.conditions[c][1] for c, _ in conditions]
+    cited += [rule.cite for rule, _ in units]
+    citations = tuple(dict.fromkeys(itertools.chain.from_iterable(cited)))
     return Selection(disposition, headline, tier, red_flags, conditions, recommendations, withheld, avoid, unanswered,
                      reasons, citations)
 
@@ -160,18 +162,64 @@ def advice_entry(ident: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _key_reasons(firings: list[Firing], disposition: str, tier: str | None) -> tuple[Rule, ...]:
-    """The rules behind the chosen disposition, the tier and any red flag, once each."""
-    wanted = {("disposition", disposition)}
-    if tier:
-        wanted.add(("tier", tier))
+def _key_reasons(units: list[tuple[Rule, tuple[Fact, ...]]], disposition: str, tier: str | None) -> tuple[Rule, ...]:
+    """The rules behind the chosen disposition, the tier and any red flag, once each, in
+    order of first firing; `units` are each rule's distinct conclusions in that order."""
     reasons: dict[str, Rule] = {}
-    for firing in firings:
-        rule = firing.rule
+    for rule, concluded in units:
         if rule.id in reasons:
             continue
-        for fact in firing.concluded:
-            if fact.kind == "red_flag" or (fact.kind, fact.id) in wanted:
+        for fact in concluded:
+            kind = fact.kind
+            if kind == "red_flag" or (kind == "disposition" and fact.id == disposition) or (
+                    kind == "tier" and fact.id == tier):
                 reasons[rule.id] = rule
                 break
     return tuple(reasons.values())
+
+
+# An entry's place in its listing, and the sources it cites (with its positions').
+_Listed = dict[str, tuple[int, tuple[str, ...]]]
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """What `select` looks up in the knowledge, made once: a case's few ids are sorted by
+    their places rather than every entry walked for every case."""
+
+    red_flags: _Listed
+    conditions: _Listed
+    recommendations: _Listed
+    avoid: _Listed
+    questions: _Listed
+    headlines: dict[str, str]  # the recommendations that carry one
+
+
+_TABLES: dict[int, tuple[Knowledge, _Tables]] = {}
+
+
+def _tables(knowledge: Knowledge) -> _Tables:
+    """The knowledge's _Tables, made on first use (by identity: knowledge is loaded once)."""
+    hit = _TABLES.get(id(knowledge))
+    if hit is not None:  # the entry keeps its knowledge alive, so the id is still its own
+        return hit[1]
+    k = knowledge
+
+    def listed(entries: Mapping[str, Mapping[str, Any]]) -> _Listed:
+        return {ident: (n, (*e.get("cite", ()), *(c for p in e.get("positions", ()) for c in p["cite"])))
+                for n, (ident, e) in enumerate(entries.items())}
+
+    tables = _Tables(listed(k.red_flags), listed(k.conditions), listed(k.recommendations), listed(k.avoid),
+                     listed(k.questions),
+                     {r: e["headline"] for r, e in k.recommendations.items() if "headline" in e})
+    if len(_TABLES) >= 16:  # a few knowledge bases per process at most; tests load many
+        _TABLES.clear()
+    _TABLES[id(knowledge)] = (knowledge, tables)
+    return tables
+
+
+def _in_order(ids: set[str] | frozenset[str], listing: _Listed) -> tuple[str, ...]:
+    """The ids that the listing has, in its order."""
+    if not ids:  # as most are
+        return ()
+    return tuple(sorted(listing.keys() & ids, key=lambda ident: listing[ident][0]))

@@ -68,15 +68,16 @@ class Merged:
         assessments: dict[str, str] = {}
         avoided: set[str] = set()
         for fact in facts:
-            if fact.kind == "disposition":
+            kind = fact.kind  # read once: this runs for every fact of every case
+            if kind == "disposition":
                 dispositions.append(fact.id)
-            elif fact.kind == "tier":
+            elif kind == "tier":
                 tiers.append(fact.id)
-            elif fact.kind == "condition":
+            elif kind == "condition":
                 held = assessments.get(fact.id)
                 if held is None or stronger(str(fact.value), held):
                     assessments[fact.id] = str(fact.value)
-            elif fact.kind == "avoid":
+            elif kind == "avoid":
                 avoided.add(fact.id)
         return cls(most_urgent(knowledge, dispositions), highest_tier(knowledge, tiers), assessments,
                    frozenset(avoided))

@@ -11,8 +11,9 @@ table both are made from. tests/test_result_line.py checks it equal to
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from .aggregate import (
     advice_entry,
@@ -50,11 +51,14 @@ class ResultLines:
                            [*(e["headline"] for e in k.dispositions.values()),
                             *(e["headline"] for e in k.recommendations.values() if "headline" in e)]}
         self._questions = {q: _encode(q) for q in k.questions}
+        # Each source's entry around its number, and (made when first needed) the entry
+        # with each number it is given: a source's number is its place among the case's.
         self._citations: dict[str, tuple[str, str]] = {}
         marker = f'"number":{_NUMBER},'
         for c, e in k.citations.items():
             head, tail = _encode(citation_entry(c, _NUMBER, e)).split(marker)
             self._citations[c] = (head + '"number":', "," + tail)
+        self._numbered: dict[tuple[str, int], str] = {}
         self._reasons: dict[str, str] = {}
         self._steps: dict[str, tuple[str, str]] = {}
         for rule in k.rules:
@@ -64,9 +68,10 @@ class ResultLines:
             head, tail = _encode(step.to_json()).split(',"facts":[]', 1)
             self._steps[rule.id] = (head + ',"facts":[', "]" + tail)
         # A firing's trace step, by the firing's identity: engine/durable_backend.py gives
-        # the same Firing object for the same engine message, case after case. The entry
-        # keeps its firing alive, so the id cannot be reused while it is cached.
-        self._step_texts: dict[int, tuple[Firing, str]] = {}
+        # the same Firing object for the same engine message, case after case. `_kept`
+        # keeps each firing alive while its text is cached, so its id cannot be reused.
+        self._step_texts: dict[int, str] = {}
+        self._kept: list[Firing] = []
         self._tail = (',"knowledge_version":' + _encode(k.version) + ',"notice":' + _encode(NOT_A_MEDICAL_DEVICE)
                       + "}")
 
@@ -78,7 +83,6 @@ class ResultLines:
         parts = ['{"format":', _encode(RESULT_FORMAT)]
         if case_id is not None:
             parts += [',"case_id":', _encode(case_id)]
-        citations = self._citations
         parts += [
             ',"disposition":', _encode(chosen.disposition),
             ',"headline":', self._headlines[chosen.headline],
@@ -90,23 +94,39 @@ class ResultLines:
             '],"withheld":[', ",".join([self._withheld[r] for r in chosen.withheld]),
             '],"unanswered_screening":[', ",".join([self._questions[q] for q in chosen.unanswered]),
             '],"reasons":[', ",".join([self._reasons[r.id] for r in chosen.reasons]),
-            '],"citations":[', ",".join([citations[c][0] + str(n) + citations[c][1]
-                                         for n, c in enumerate(chosen.citations, start=1)]),
-            '],"trace":[',
-            ",".join([self._step_text(f) for f in firings]),
+            '],"citations":[', self._numbered_citations(chosen.citations),
+            '],"trace":[', self._trace(firings),
             '],"answers":', _encode(dict(answers)),
             self._tail,
         ]
         return "".join(parts)
 
+    def _numbered_citations(self, cited: tuple[str, ...]) -> str:
+        """The entries of the sources, numbered in order, comma-separated."""
+        keys = list(zip(cited, itertools.count(1)))
+        numbered = self._numbered
+        try:
+            return ",".join(map(numbered.__getitem__, keys))
+        except KeyError:  # a source with a number not given it before (at most sources² entries)
+            for c, n in keys:
+                head, tail = self._citations[c]
+                numbered[(c, n)] = head + str(n) + tail
+            return ",".join(map(numbered.__getitem__, keys))
+
+    def _trace(self, firings: list[Firing]) -> str:
+        """The trace steps' texts, comma-separated."""
+        texts = list(map(self._step_texts.get, map(id, firings)))  # one lookup a firing, without a call
+        if None in texts:  # a firing not met before: one with a number of its own, say
+            return ",".join([text or self._step_text(firing) for text, firing in zip(texts, firings, strict=True)])
+        return ",".join(cast("list[str]", texts))
+
     def _step_text(self, firing: Firing) -> str:
-        hit = self._step_texts.get(id(firing))
-        if hit is not None and hit[0] is firing:
-            return hit[1]
         text = self._step(firing)
-        if len(self._step_texts) >= _STEP_LIMIT:
+        if len(self._kept) >= _STEP_LIMIT:
             self._step_texts.clear()
-        self._step_texts[id(firing)] = (firing, text)
+            self._kept.clear()
+        self._step_texts[id(firing)] = text
+        self._kept.append(firing)
         return text
 
     def _step(self, firing: Firing) -> str:
