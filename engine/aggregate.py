@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .derived import Derived
 from .errors import EngineError
 from .facts import Fact
 from .firing import Firing
@@ -195,27 +196,18 @@ class _Tables:
     headlines: dict[str, str]  # the recommendations that carry one
 
 
-_TABLES: dict[int, tuple[Knowledge, _Tables]] = {}
-
-
-def _tables(knowledge: Knowledge) -> _Tables:
-    """The knowledge's _Tables, made on first use (by identity: knowledge is loaded once)."""
-    hit = _TABLES.get(id(knowledge))
-    if hit is not None:  # the entry keeps its knowledge alive, so the id is still its own
-        return hit[1]
+def _make_tables(knowledge: Knowledge) -> _Tables:
     k = knowledge
 
     def listed(entries: Mapping[str, Mapping[str, Any]]) -> _Listed:
         return {ident: (n, (*e.get("cite", ()), *(c for p in e.get("positions", ()) for c in p["cite"])))
                 for n, (ident, e) in enumerate(entries.items())}
 
-    tables = _Tables(listed(k.red_flags), listed(k.conditions), listed(k.recommendations), listed(k.avoid),
-                     listed(k.questions),
-                     {r: e["headline"] for r, e in k.recommendations.items() if "headline" in e})
-    if len(_TABLES) >= 16:  # a few knowledge bases per process at most; tests load many
-        _TABLES.clear()
-    _TABLES[id(knowledge)] = (knowledge, tables)
-    return tables
+    return _Tables(listed(k.red_flags), listed(k.conditions), listed(k.recommendations), listed(k.avoid),
+                   listed(k.questions), {r: e["headline"] for r, e in k.recommendations.items() if "headline" in e})
+
+
+_tables = Derived(_make_tables)
 
 
 def _in_order(ids: set[str] | frozenset[str], listing: _Listed) -> tuple[str, ...]:

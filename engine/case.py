@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .derived import Derived
 from .documents import DocumentError, load_document
 from .errors import MAX_PROBLEMS, CaseError
 from .facts import normalise_number
@@ -71,9 +72,10 @@ def check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
 def _check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
     if document is None:
         raise CaseError(where, "", "the case file is empty", "an object with 'format' and 'answers'")
-    _screen(document, where, "$", knowledge)  # always: the schema cannot judge these
     checks = _schema_checks(knowledge.case_schema)
     if checks.accepts is None or not checks.accepts(document):
+        # What the schema cannot judge first (a document the quick check accepts passes it).
+        _screen(document, where, "$", knowledge)
         document = _forgiving(document, knowledge)
         # The full check: finds and words every problem (or, rarely, accepts what the
         # quick check would not vouch for, such as 3.0 for a whole number).
@@ -85,16 +87,32 @@ def _check_case(document: Any, where: str, knowledge: Knowledge) -> Case:
             first.others = tuple(others)
             raise first
     answers = document["answers"]
-    normalised: dict[str, Any] = {}
-    for question, entry in knowledge.questions.items():
-        if question not in answers:
-            continue
-        value = answers[question]
+    order = _answer_order(knowledge)
+    places = order.places
+    normalised = {q: answers[q] for q in sorted(places.keys() & answers.keys(), key=places.__getitem__)}
+    for question, value in normalised.items():
         if isinstance(value, list):
-            order = [v["id"] for v in entry["values"]]
-            value = sorted(value, key=order.index)
-        normalised[question] = normalise_number(value)
+            normalised[question] = sorted(value, key=order.choices[question].index)
+        elif isinstance(value, float):
+            normalised[question] = normalise_number(value)
     return Case(document.get("id"), normalised, where)
+
+
+@dataclass(frozen=True)
+class _AnswerOrder:
+    """The order answers are kept in: questions in knowledge order, choices in theirs."""
+
+    places: dict[str, int]  # question -> its place
+    choices: dict[str, list[Any]]  # question -> its values' ids, in order
+
+
+def _make_answer_order(knowledge: Knowledge) -> _AnswerOrder:
+    questions = knowledge.questions
+    return _AnswerOrder({q: n for n, q in enumerate(questions)},
+                        {q: [v["id"] for v in e.get("values", ())] for q, e in questions.items()})
+
+
+_answer_order = Derived(_make_answer_order)
 
 
 def answer_problem(question: str, value: Any, where: str, knowledge: Knowledge) -> CaseError | None:
@@ -119,6 +137,12 @@ def answer_problem(question: str, value: Any, where: str, knowledge: Knowledge) 
 # authority on what is wrong and how it is worded. It is conservative where JSON Schema
 # is subtle (3.0 as an integer, non-string enum members, booleans): those go to
 # jsonschema. A schema with any keyword it does not know gets no quick check at all.
+#
+# "Valid for certain" also vouches that `_screen` would pass the document (valid
+# Unicode text, finite numbers, short lists, nothing the tests did not look at), so a
+# case it accepts is not walked a second time: every node of the schema must say what
+# its instance is (a type, an enum or a const), and an object's unknown keys or a list
+# without an item schema are "not sure".
 
 Check = Callable[[Any], bool]
 
@@ -133,6 +157,15 @@ class _Unsupported(Exception):
     """The schema uses something the quick check does not implement."""
 
 
+def _is_unicode(text: str) -> bool:
+    """Text that can be written as UTF-8 (not a lone surrogate), as `_screen` requires."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_number(value: Any) -> bool:
     # Exact types: bool is an int subclass but not a JSON Schema number; NaN and the
     # infinities are refused with their own message by the full check.
@@ -142,7 +175,7 @@ def _is_number(value: Any) -> bool:
 _TYPES: dict[str, Check] = {
     "object": lambda v: type(v) is dict,
     "array": lambda v: type(v) is list,
-    "string": lambda v: type(v) is str,
+    "string": lambda v: type(v) is str and (v.isascii() or _is_unicode(v)),
     "integer": lambda v: type(v) is int,  # 3.0 is an integer to JSON Schema: left to jsonschema
     "number": _is_number,
 }
@@ -158,10 +191,12 @@ def _compile(schema: Any) -> Check:
         if not isinstance(kind, str) or kind not in _TYPES:
             raise _Unsupported
         tests.append(_TYPES[kind])
+    elif "enum" not in schema and "const" not in schema:
+        raise _Unsupported  # it could be anything: only the screen's walk can vouch for it
     for key in ("enum", "const"):
         if key in schema:
             options = schema[key] if key == "enum" else [schema[key]]
-            if not isinstance(options, list) or not all(type(o) is str for o in options):
+            if not isinstance(options, list) or not all(type(o) is str and _is_unicode(o) for o in options):
                 raise _Unsupported
             tests.append(_one_of(frozenset(options)))
     if "minimum" in schema or "maximum" in schema:
@@ -171,9 +206,9 @@ def _compile(schema: Any) -> Check:
         tests.append(_in_range(low, high))
     if "minLength" in schema or "maxLength" in schema:
         tests.append(_length_in(schema.get("minLength", 0), schema.get("maxLength", math.inf)))
-    if schema.keys() & {"properties", "required", "additionalProperties"}:
+    if kind == "object" or schema.keys() & {"properties", "required", "additionalProperties"}:
         tests.append(_object_test(schema))
-    if schema.keys() & {"items", "minItems", "maxItems", "uniqueItems"}:
+    if kind == "array" or schema.keys() & {"items", "minItems", "maxItems", "uniqueItems"}:
         tests.append(_array_test(schema))
     return _all_of(tests)
 
@@ -204,9 +239,10 @@ def _length_in(shortest: float, longest: float) -> Check:
 
 def _object_test(schema: dict[str, Any]) -> Check:
     properties = {name: _compile(sub) for name, sub in schema.get("properties", {}).items()}
+    if not all(_is_unicode(name) for name in properties):
+        raise _Unsupported
     required = tuple(schema.get("required", ()))
-    closed = schema.get("additionalProperties", True)
-    if closed not in (True, False):
+    if schema.get("additionalProperties", True) not in (True, False):
         raise _Unsupported  # a schema for the other properties is not implemented
 
     def check(value: Any) -> bool:
@@ -216,10 +252,9 @@ def _object_test(schema: dict[str, Any]) -> Check:
             return False
         for name, item in value.items():
             test = properties.get(name) if type(name) is str else None
-            if test is None:
-                if closed is False:
-                    return False
-            elif not test(item):
+            # An unknown key is invalid, or (where other keys are allowed) left to the
+            # full check, whose screen walks its value.
+            if test is None or not test(item):
                 return False
         return True
 
@@ -227,8 +262,11 @@ def _object_test(schema: dict[str, Any]) -> Check:
 
 
 def _array_test(schema: dict[str, Any]) -> Check:
-    items = _compile(schema["items"]) if "items" in schema else None
-    fewest, most = schema.get("minItems", 0), schema.get("maxItems", math.inf)
+    if "items" not in schema:
+        raise _Unsupported  # its items could be anything
+    items = _compile(schema["items"])
+    # A longer list is "not sure" even where the schema allows it: the screen refuses it.
+    fewest, most = schema.get("minItems", 0), min(schema.get("maxItems", math.inf), MAX_LIST_ITEMS)
     unique = schema.get("uniqueItems", False)
 
     def check(value: Any) -> bool:
@@ -236,7 +274,7 @@ def _array_test(schema: dict[str, Any]) -> Check:
             return True
         if not fewest <= len(value) <= most:
             return False
-        if items is not None and not all(items(item) for item in value):
+        if not all(items(item) for item in value):
             return False
         # Uniqueness is only vouched for among strings (1 == 1.0 == True elsewhere).
         return not unique or (all(type(v) is str for v in value) and len(set(value)) == len(value))

@@ -125,12 +125,18 @@ def _parse_yaml(text: str) -> Any:
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise DocumentError(f"duplicate key {key!r}")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) < len(pairs):  # built first, in C: the loop below only names the key
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DocumentError(f"duplicate key {key!r}")
+            seen.add(key)
     return out
+
+
+# Made once: json.loads with arguments builds a decoder and its scanner every call.
+_JSON = json.JSONDecoder(object_pairs_hook=_object_without_duplicates, parse_int=_parse_int)
 
 
 def load_document(text: str) -> Any:
@@ -138,7 +144,7 @@ def load_document(text: str) -> Any:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            return json.loads(text, object_pairs_hook=_object_without_duplicates, parse_int=_parse_int)
+            return _JSON.decode(text)
         except json.JSONDecodeError:
             pass  # may still be YAML flow style; let the YAML parser decide and report
         except DocumentError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -30,7 +31,7 @@ from itb_triage.cli import batch as batch_module
 from itb_triage.cli.exit_codes import ExitStatus
 from itb_triage.cli.main import cli
 from itb_triage.engine import CaseError, EngineError, Knowledge, Triage
-from itb_triage.engine.case import _schema_checks, check_case
+from itb_triage.engine.case import _schema_checks, _screen, check_case
 from itb_triage.engine.durable_backend import DurableBackend
 from itb_triage.engine.facts import Fact, answer_facts
 from itb_triage.engine.result import compact_json
@@ -399,6 +400,53 @@ def test_the_quick_case_check_only_accepts_what_jsonschema_accepts(knowledge: Kn
     except CaseError:
         return
     assert jsonschema.Draft202012Validator(knowledge.case_schema).is_valid(case.to_json())
+
+
+# What the screen refuses, in the places a case holds text, numbers and lists.
+SCREENED_VALUES = st.one_of(
+    ODD_VALUES, st.sampled_from(["\ud800", "caf\u00e9", "\udfff yes"]),
+    st.lists(st.sampled_from(["lateral_knee", "buttock", "ice"]), min_size=60, max_size=70),
+    st.sampled_from([math.nan, math.inf, -math.inf]),
+)
+
+
+@st.composite
+def screened_documents(draw: st.DrawFn) -> Any:
+    document = draw(case_documents())
+    if isinstance(document, dict):
+        given = document.get("answers")
+        for _ in range(draw(st.integers(0, 2))):
+            if isinstance(given, dict) and draw(st.booleans()):
+                question = draw(st.sampled_from([*sorted(ANSWER_STRATEGIES), "caf\u00e9", "\ud800"]))
+                given[question] = draw(SCREENED_VALUES)
+            else:
+                document[draw(st.sampled_from(["id", "note", "\ud800"]))] = draw(SCREENED_VALUES)
+    return document
+
+
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=screened_documents())
+def test_a_case_the_quick_check_accepts_passes_the_screen(knowledge: Knowledge, document: Any) -> None:
+    # check_case screens a document only where the quick check does not vouch for it.
+    checks = _schema_checks(knowledge.case_schema)
+    assert checks.accepts is not None
+    if checks.accepts(document):
+        _screen(document, "case", "$", knowledge)  # raises CaseError where it would refuse it
+
+
+def test_the_quick_check_vouches_only_for_what_it_looks_at() -> None:
+    # A node that could hold anything, or a list of anything, gets no quick check: the
+    # screen would have to walk what it holds.
+    for schema in ({"type": "object", "properties": {"a": {}}},
+                   {"type": "object", "properties": {"a": {"type": "array"}}}):
+        assert _schema_checks(schema).accepts is None
+    open_object = _schema_checks({"type": "object", "properties": {"a": {"type": "integer"}}}).accepts
+    assert open_object is not None
+    assert open_object({"a": 1})
+    assert not open_object({"a": 1, "b": [math.nan]})  # valid, but not looked at: left to the full check
+    text = _schema_checks({"type": "string"}).accepts
+    assert text is not None
+    assert text("caf\u00e9") and not text("\ud800")
 
 
 def test_the_quick_case_check_vouches_for_ordinary_cases(knowledge: Knowledge) -> None:
