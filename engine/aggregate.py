@@ -17,7 +17,7 @@ from .errors import EngineError
 from .facts import Fact
 from .firing import Firing
 from .knowledge import Knowledge
-from .merge import Merged, treatment_waits
+from .merge import MERGED_KINDS, Merged, treatment_waits
 from .result import KeyReason, Result, TraceStep
 from .rulebase import Rule
 
@@ -53,16 +53,18 @@ def select(knowledge: Knowledge, firings: list[Firing]) -> Selection:
     # where it concluded its own `then`, as every evaluator's firings do: one id less.
     firsts = {id(f.rule) if f.concluded is f.rule.then else (id(f.rule), id(f.concluded)): f for f in firings}
     units = [(f.rule, f.concluded) for f in firsts.values()]
-    # Every concluded fact once (by identity: most are the same objects, rules' `then`).
-    # Nothing below depends on their order or on equal facts met twice: it takes sets
-    # of ids, and the merge policy's most urgent, highest and strongest.
-    facts = {id(fact): fact for _, concluded in units for fact in concluded}.values()
-    by_kind: dict[str, set[str]] = {}
-    for fact in facts:
-        by_kind.setdefault(fact.kind, set()).add(fact.id)
-    none: set[str] = set()
+    # Every concluded fact, by kind. Nothing below depends on their order or on a fact
+    # met twice: it takes sets of ids, and the merge policy's most urgent, highest and
+    # strongest (given only the kinds it reads: most facts are of others).
+    by_kind: dict[str, list[Fact]] = {}
+    for _, concluded in units:
+        for fact in concluded:
+            by_kind.setdefault(fact.kind, []).append(fact)
 
-    merged = Merged.of(knowledge, facts)
+    def ids(kind: str) -> set[str]:
+        return {fact.id for fact in by_kind.get(kind, ())}
+
+    merged = Merged.of(knowledge, [fact for kind in MERGED_KINDS for fact in by_kind.get(kind, ())])
     disposition = merged.disposition
     if disposition is None:
         raise EngineError("no rule concluded a disposition")
@@ -73,9 +75,9 @@ def select(knowledge: Knowledge, firings: list[Firing]) -> Selection:
             raise EngineError(f"no rule concluded a treatment tier for disposition '{disposition}'")
     assessments = merged.assessments
     avoid_ids = merged.avoided
-    recommended = by_kind.get("recommend", none)
+    recommended = ids("recommend")
 
-    red_flags = _in_order(by_kind.get("red_flag", none), tables.red_flags)
+    red_flags = _in_order(ids("red_flag"), tables.red_flags)
     conditions = tuple(sorted(
         ((c, a) for c, a in assessments.items() if c in tables.conditions),
         key=lambda pair: (ASSESSMENT_LISTING.index(pair[1]), tables.conditions[pair[0]][0]),
@@ -83,7 +85,7 @@ def select(knowledge: Knowledge, firings: list[Firing]) -> Selection:
     recommendations = _in_order(recommended - avoid_ids, tables.recommendations)
     withheld = _in_order(recommended & avoid_ids, tables.recommendations)
     avoid = _in_order(avoid_ids, tables.avoid)
-    unanswered = _in_order(by_kind.get("unanswered", none), tables.questions)
+    unanswered = _in_order(ids("unanswered"), tables.questions)
     headline = next((h for h in map(tables.headlines.get, recommendations) if h is not None),
                     knowledge.dispositions[disposition]["headline"])
     reasons = _key_reasons(units, disposition, tier)

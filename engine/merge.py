@@ -52,6 +52,10 @@ def stronger_assessments(assessment: str) -> tuple[str, ...]:
     return ASSESSMENT_STRENGTH[: ASSESSMENT_STRENGTH.index(assessment)]
 
 
+# The kinds of fact `Merged.of` reads (the others it passes over).
+MERGED_KINDS = ("disposition", "tier", "condition", "avoid")
+
+
 @dataclass(frozen=True)
 class Merged:
     """What the policy makes of a set of concluded facts."""
