@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .case import answer_problem
-from .errors import TriageError
+from .errors import SessionBusy, SessionError
 from .interview import InterviewState
 from .knowledge import Knowledge
 from .locking import FileLock, LockBusy
@@ -42,14 +42,6 @@ MAX_SESSION_BYTES = 4_000_000
 # The names given to files set aside: `<id>.corrupt-<time>.json`, `<id>.mismatch-<time>.json`.
 _ASIDE = re.compile(r"\.(?:corrupt|mismatch)-\d{8}-\d{6}(?:-\d+)?$")
 LOCK_SUFFIX = ".lock"
-
-
-class SessionError(TriageError):
-    """A session cannot be found, read or written. The message says what and where."""
-
-
-class SessionBusy(SessionError):
-    """Another interview has the session open."""
 
 
 def check_id(session_id: str) -> None:
