@@ -3,7 +3,10 @@
 Checking the knowledge and rule files against their JSON Schemas is most of a cold
 `assess` (~70 %, measured for issue 14). Once a set of files has passed, their parsed
 documents are kept in the user's cache folder (platformdirs; `ITB_TRIAGE_CACHE`
-overrides it), in a file named by the SHA-256 of every data file (engine/fingerprint.py).
+overrides it), in a file named by the SHA-256 of every data file (engine/fingerprint.py):
+a line of JSON saying what it holds and the SHA-256 of the rest, then the documents as
+JSON. The checksum is over the bytes as stored, so reading an entry does not encode the
+documents again to check it (that was a third of reading one).
 The next start reads that instead of parsing and re-checking the YAML; the
 cross-reference checks and the compiling of the rules still run.
 
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "ITB_TRIAGE_CACHE"
-FORMAT = "itb-triage-checked-knowledge/1"
+FORMAT = "itb-triage-checked-knowledge/2"
 
 
 def cache_dir() -> Path:
@@ -48,13 +51,15 @@ def _payload_text(documents: dict[str, Any]) -> str:
 def read_checked(digest: str) -> dict[str, Any] | None:
     """The documents stored for `digest`, or None if there is no sound entry."""
     try:
-        stored = json.loads(entry_path(digest).read_bytes())
-        documents = stored["documents"]
-        sound = (stored["format"] == FORMAT and stored["digest"] == digest
-                 and stored["sha256"] == hashlib.sha256(_payload_text(documents).encode()).hexdigest())
+        head, _, body = entry_path(digest).read_bytes().partition(b"\n")
+        stored = json.loads(head)
+        if not (stored["format"] == FORMAT and stored["digest"] == digest
+                and stored["sha256"] == hashlib.sha256(body).hexdigest()):
+            return None
+        documents = json.loads(body)
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
-    return documents if sound and isinstance(documents, dict) else None
+    return documents if isinstance(documents, dict) else None
 
 
 def write_checked(digest: str, documents: dict[str, Any]) -> None:
@@ -66,16 +71,16 @@ def write_checked(digest: str, documents: dict[str, Any]) -> None:
             return
     except (TypeError, ValueError, RecursionError):
         return
-    entry = {"format": FORMAT, "digest": digest, "sha256": hashlib.sha256(text.encode()).hexdigest(),
-             "documents": documents}
+    body = text.encode()  # one line: JSON without indentation escapes every newline
+    head = json.dumps({"format": FORMAT, "digest": digest, "sha256": hashlib.sha256(body).hexdigest()}).encode()
     path = entry_path(digest)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written aside and renamed: a reader never sees half a file, two writers never mix.
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".knowledge-", suffix=".tmp")
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(entry, out, ensure_ascii=False, separators=(",", ":"))
+            with os.fdopen(handle, "wb") as out:
+                out.write(head + b"\n" + body)
             os.replace(temporary, path)
         except OSError:
             with contextlib.suppress(OSError):
