@@ -3,7 +3,8 @@
 Checking the knowledge and rule files against their JSON Schemas is most of a cold
 `assess` (~70 %, measured for issue 14). Once a set of files has passed, their parsed
 documents are kept in the user's cache folder (platformdirs; `ITB_TRIAGE_CACHE`
-overrides it), in a file named by the SHA-256 of every data file (engine/fingerprint.py):
+overrides it), in a file named by the SHA-256 of every data file (engine/fingerprint.py)
+and the entry format:
 a line of JSON saying what it holds and the SHA-256 of the rest, then the documents as
 JSON. The checksum is over the bytes as stored, so reading an entry does not encode the
 documents again to check it (that was a third of reading one).
@@ -41,7 +42,9 @@ def cache_dir() -> Path:
 
 
 def entry_path(digest: str) -> Path:
-    return cache_dir() / f"knowledge-{digest}.json"
+    # The format is in the name, so a release reading another format (two installed side
+    # by side) keeps its own entry instead of each replacing the other's at every start.
+    return cache_dir() / f"knowledge-{digest}-{FORMAT.rpartition('/')[2]}.json"
 
 
 def _payload_text(documents: dict[str, Any]) -> str:
