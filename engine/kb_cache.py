@@ -4,12 +4,12 @@ Checking the knowledge and rule files against their JSON Schemas is most of a co
 `assess` (~70 %, measured for issue 14). Once a set of files has passed, their parsed
 documents are kept in the user's cache folder (platformdirs; `ITB_TRIAGE_CACHE`
 overrides it), in a file named by the SHA-256 of every data file (engine/fingerprint.py)
-and the entry format:
-a line of JSON saying what it holds and the SHA-256 of the rest, then the documents as
-JSON. The checksum is over the bytes as stored, so reading an entry does not encode the
-documents again to check it (that was a third of reading one).
-The next start reads that instead of parsing and re-checking the YAML; the
-cross-reference checks and the compiling of the rules still run.
+and the entry format. The next start reads that instead of parsing and re-checking the
+YAML; the cross-reference checks and the compiling of the rules still run.
+
+An entry is a line of JSON saying what it holds, with the SHA-256 of the rest, then the
+documents as JSON. The checksum is over the bytes as stored, so reading an entry need
+not encode the documents again to check them (that was a third of reading one).
 
 A changed file changes the digest, so a stale entry is never used. An entry that is
 missing, unreadable, not JSON, cut short or altered (its own SHA-256 is stored beside
