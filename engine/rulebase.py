@@ -128,7 +128,7 @@ def layering_problems(rules: Iterable[Rule]) -> list[str]:
     rules = list(rules)
     # Each rule's conclusions by kind and id, so a pattern is matched only against facts
     # it could match, and each distinct pattern once: testing every pattern against
-    # every conclusion cost each start 65 ms with 151 rules.
+    # every conclusion took 12 ms of every start with 151 rules, this 0.6 ms.
     by_key: dict[tuple[str, str], list[tuple[Fact, Rule]]] = {}
     by_kind: dict[str, list[tuple[Fact, Rule]]] = {}
     for rule in rules:

@@ -454,5 +454,5 @@ def test_the_citation_ids_checked_at_start_are_those_of_every_cite() -> None:
     documents = [load_yaml((REPO / "knowledge" / name).read_text(encoding="utf-8")) for name in KNOWLEDGE_FILES]
     documents += [load_yaml(p.read_text(encoding="utf-8")) for p in sorted((REPO / "rules").glob("*.yaml"))]
     for document in documents:
-        assert _cited_ids(document, set()) == {cited for _, cited in _walk_cites(document, "$")}
-    assert set().union(*(_cited_ids(d, set()) for d in documents))  # the walk found citations at all
+        assert _cited_ids(document) == {cited for _, cited in _walk_cites(document, "$")}
+    assert set().union(*(_cited_ids(d) for d in documents))  # the walk found citations at all
