@@ -464,7 +464,7 @@ def _keep_freed_memory() -> None:
     stays flat. Elsewhere than glibc this does nothing."""
     if not sys.platform.startswith("linux"):
         return
-    import ctypes  # only `batch` comes here: ctypes and ctypes.util cost a cold start 10 ms
+    import ctypes  # only `batch` comes here: ctypes and ctypes.util cost a cold start about 6 ms
     import ctypes.util
 
     try:
