@@ -4,8 +4,9 @@
 start about 50 ms (it loads the `email` package to parse one header), more than the
 rest of the backend's start. The common case, a `.dist-info` folder in a folder on
 sys.path, is read here directly, searching sys.path in the same order; anything else
-(an `.egg-info`, a distribution found by a custom finder, metadata without a version)
-is left to importlib.metadata, so the answer is never a guess.
+(an `.egg-info`, a zip on the path, metadata without a version, none found, an import
+hook that provides distributions of its own) is left to importlib.metadata, so the
+answer is never a guess.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable
+from importlib.machinery import PathFinder
 
 # Version lines sit among the headers at the top of METADATA; the description follows
 # after a blank line and can be long, so only this much is read.
@@ -48,7 +50,10 @@ class _Unsure(Exception):
 def _first_on_path(name: str, paths: Iterable[str]) -> str | None:
     """The version in the first metadata of `name` on `paths`, searched as importlib.metadata
     does; None if there is none. Raises _Unsure where that is not a lone `.dist-info`
-    with a version: a zip on the path, an `.egg-info`, two candidates in one folder."""
+    with a version (a zip on the path, an `.egg-info`, two candidates in one folder), or
+    where an import hook may provide distributions."""
+    if any(hasattr(finder, "find_distributions") for finder in sys.meta_path if finder is not PathFinder):
+        raise _Unsure  # importlib.metadata would ask that finder too
     wanted = _normalised(name)
     for entry in paths:
         folder = entry or "."

@@ -107,3 +107,22 @@ def test_metadata_of_another_form_is_left_to_importlib_metadata(tmp_path: Path) 
     egg.mkdir(parents=True)
     (egg / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: durable-rules\nVersion: 3.0.0\n", encoding="utf-8")
     assert installed_version("durable-rules", [str(tmp_path / "egg")]) == "3.0.0"
+
+
+def test_an_import_hook_with_distributions_of_its_own_is_left_to_importlib_metadata(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Hook:
+        """An import hook that provides distributions, as importlib.metadata lets one."""
+
+        @staticmethod
+        def find_spec(*_args: object) -> None:
+            return None
+
+        @staticmethod
+        def find_distributions(context: metadata.DistributionFinder.Context) -> list[metadata.Distribution]:
+            found = metadata.PathDistribution(_dist_info(tmp_path / "hooked", "durable-rules", "7.0.0"))
+            return [found] if context.name in (None, "durable-rules") else []
+
+    _dist_info(tmp_path / "site", "durable-rules", "1.0.0")
+    monkeypatch.setattr(sys, "meta_path", [Hook(), *sys.meta_path])
+    assert installed_version("durable-rules", [str(tmp_path / "site")]) == "7.0.0"
