@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "ITB_TRIAGE_CACHE"
-FORMAT = "itb-triage-checked-knowledge/2"
+FORMAT = "itb-triage-checked-knowledge/3"
 
 
 def cache_dir() -> Path:
@@ -48,7 +48,9 @@ def entry_path(digest: str) -> Path:
 
 
 def _payload_text(documents: dict[str, Any]) -> str:
-    return json.dumps(documents, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # Keys in their files' order, not sorted: results list an entry's fields in that
+    # order, and must be the same bytes whether the knowledge came from here or not.
+    return json.dumps(documents, ensure_ascii=False, separators=(",", ":"))
 
 
 def read_checked(digest: str) -> dict[str, Any] | None:

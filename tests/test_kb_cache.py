@@ -3,6 +3,7 @@ ignored (the files checked again) when it is missing, stale or corrupted."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,18 @@ def test_a_second_start_takes_the_checked_knowledge_from_the_cache(cache: Path, 
     assert checks == []
     assert second == first
     assert second.version == first.version == knowledge_digest()[:12]
+
+
+def test_the_cached_knowledge_keeps_the_order_of_the_files(cache: Path) -> None:
+    # Results list an entry's fields in its file's order: the same bytes whether the
+    # knowledge came from the cache or was checked again (`==` alone ignores the order).
+    first, second = load_knowledge(), load_knowledge()
+    assert entry().is_file()
+    fields = ("citations", "questions", "conditions", "red_flags", "dispositions", "tiers", "recommendations",
+              "avoid", "plan", "presentation", "case_schema", "result_schema")
+    for name in fields:
+        assert json.dumps(getattr(second, name)) == json.dumps(getattr(first, name)), name
+    assert [r.because for r in second.rules] == [r.because for r in first.rules]
 
 
 def test_kb_validate_checks_every_file_whatever_the_cache_holds(cache: Path, checks: list[str]) -> None:
