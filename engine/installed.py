@@ -37,6 +37,8 @@ def _metadata_version(folder: str) -> str | None:
     for line in head.splitlines():
         if not line.strip():  # the end of the headers
             return None
+        if line[0] in " \t":  # the continuation of a folded header
+            continue
         key, _, value = line.partition(":")
         if key.strip().lower() == "version" and value.strip():
             return value.strip()

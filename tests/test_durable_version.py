@@ -35,8 +35,9 @@ def _dist_info(folder: Path, name: str, version: str | None) -> Path:
     info = folder / f"{name.replace('-', '_')}-{version or '0'}.dist-info"
     info.mkdir(parents=True)
     header = f"Version: {version}\n" if version else ""
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\n{header}\nA description.\n"
-                                   "Version: 9.9.9\n", encoding="utf-8")
+    # A folded header and the description may hold "Version:" too; neither is the version.
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nSummary: one\n  Version: 8.8.8\n"
+                                   f"{header}\nA description.\nVersion: 9.9.9\n", encoding="utf-8")
     return info
 
 
