@@ -45,7 +45,8 @@ def _run_with_release(tmp_path: Path, version: str, *args: str) -> subprocess.Co
     """Run the program with another durable-rules release's metadata first on sys.path,
     as if that release were installed."""
     _dist_info(tmp_path / "site", "durable-rules", version)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])}
+    paths = [str(tmp_path / "site"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     return subprocess.run([sys.executable, "-c", PROGRAM, *args], capture_output=True, text=True, timeout=120,
                           cwd=ROOT, env=env)
 
