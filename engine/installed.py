@@ -95,4 +95,7 @@ def installed_version(name: str, paths: Iterable[str] | None = None) -> str | No
     from importlib import metadata
 
     distribution = next(iter(metadata.distributions(name=name, path=search)), None)
-    return None if distribution is None else distribution.version
+    try:
+        return None if distribution is None else distribution.version
+    except KeyError:  # no Version field; the importlib_metadata backport, when loaded, raises
+        return None
