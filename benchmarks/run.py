@@ -319,7 +319,7 @@ def in_process(lines: list[bytes], slices: int) -> tuple[list[Variant], dict[str
     fired: Counter[str] = Counter()
     dispositions: Counter[str] = Counter()
     tiers: Counter[str] = Counter()
-    batch_path = Variant("batch", "this engine as `batch` runs it: 8 cases a session, each line written "
+    batch_path = Variant("batch", f"this engine as `batch` runs it: {group_size()} cases a session, each line written "
                          "from the firings", lambda facts: [])
     size = -(-len(lines) // slices)
     clock, cpu_clock = time.perf_counter, time.process_time
@@ -462,6 +462,13 @@ def sizes(args: argparse.Namespace) -> Sizes:
         instruction_cases=min(cases, 100 if quick else 300) if args.instruction_cases is None
         else args.instruction_cases,
     )
+
+
+def group_size() -> int:
+    """Cases per shared durable_rules session in `batch`."""
+    from itb_triage.engine.durable_backend import GROUP_SIZE
+
+    return GROUP_SIZE
 
 
 def instructions_per_case(program: str, lines: list[bytes], extra: int, folder: Path, base: int = 16) -> float | None:
@@ -747,7 +754,7 @@ def main() -> int:
             f"{statistics.median(python_ms):.0f} ms and importing the command line {main_ms:.0f} ms, of which "
             f"`{children[0][0]}` {children[0][1]:.0f} ms (see Cold start).")
         add("")
-    grouping = ("cases share durable_rules sessions, 8 to a group" if coverage["not_grouped"] is None
+    grouping = (f"cases share durable_rules sessions, {group_size()} to a group" if coverage["not_grouped"] is None
                 else f"**every case runs in a session of its own**: {coverage['not_grouped']}")
     add(f"`batch` here: {grouping}.")
     add("")
@@ -808,8 +815,8 @@ def main() -> int:
     engine_us = by_name["engine"].engine / by_name["engine"].cases * 1e6
     add(f"Of this engine's {engine_us:,.0f} µs of rules per case (one session per case), {session_us:,.0f} µs are "
         "a fresh durable_rules session: created, opened and deleted empty (median of 2,000), before any answer is "
-        "asserted. `batch` pays it once per 8 cases. A session is not emptied by retracting its facts, because "
-        "that makes durable_rules 2.0.28 read freed memory, which aborted a `batch` worker "
+        f"asserted. `batch` pays it once per {group_size()} cases. A session is not emptied by retracting its "
+        "facts, because that makes durable_rules 2.0.28 read freed memory, which aborted a `batch` worker "
         "(engine/durable_backend.py; docs/durable-rules.md). The C core allocates and clears tables for every "
         "node of the rule network when it creates a session.")
     add("")

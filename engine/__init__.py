@@ -83,6 +83,7 @@ _EXPORTS = {
     "SessionStore": "interview_store",
     "SessionRecord": "interview_store",
     "fit_to_knowledge": "interview_store",
+    "knowledge_changed": "interview_store",
     "FileLock": "locking",
     # Files and text from users: bounded reads, atomic writes, the one neutraliser.
     "read_bounded": "safefile",
@@ -122,6 +123,7 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .interview_store import SessionRecord as SessionRecord
     from .interview_store import SessionStore as SessionStore
     from .interview_store import fit_to_knowledge as fit_to_knowledge
+    from .interview_store import knowledge_changed as knowledge_changed
     from .knowledge import Knowledge as Knowledge
     from .knowledge import load_knowledge as load_knowledge
     from .knowledge_text import drop_dangling_references as drop_dangling_references

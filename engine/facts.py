@@ -7,6 +7,8 @@ rank on the ladder so that rules can say "at least supervised".
 
 Inside durable_rules a fact is a flat dict with short keys (`t`, `k`, `v`, `r`); the
 key `id` is avoided on purpose because durable_rules uses it as the message identity.
+It also carries its id as a field name of its own (`id_field`), which is what the rules
+test: see there why.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ KINDS = (
 )
 
 
+def id_field(fact_id: str) -> str:
+    """The field a fact of this id carries (with the value 1) and rules test for its id.
+
+    durable_rules 2.0.28 finds a fact's next tests by field name only: had every rule
+    tested `k`, each answer would be compared with every question's test in turn (~100),
+    where with a field per id only its own tests are looked at (docs/durable-rules.md).
+    The prefix keeps the name clear of the other keys (`t`, `k`, `v`, `r`, `s`, `sid`).
+    """
+    return "k_" + fact_id
+
+
 @dataclass(frozen=True, order=True)
 class Fact:
     """One fact. `rank` is the ladder position of a disposition or tier, else None."""
@@ -41,7 +54,7 @@ class Fact:
 
     def to_engine(self, sid: str) -> dict[str, Any]:
         """The dict asserted into durable_rules for session `sid`."""
-        out: dict[str, Any] = {"t": self.kind, "k": self.id, "sid": sid}
+        out: dict[str, Any] = {"t": self.kind, "k": self.id, id_field(self.id): 1, "sid": sid}
         if self.value is not None:
             out["v"] = self.value
         if self.rank is not None:

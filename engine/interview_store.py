@@ -163,6 +163,16 @@ def fit_to_knowledge(record: SessionRecord, knowledge: Knowledge) -> list[str]:
     state.history = [q for q in state.history if q in state.answers or q in state.skipped]
     return problems
 
+def knowledge_changed(record: SessionRecord, knowledge: Knowledge) -> str | None:
+    """The note for an interview begun under other knowledge (None if it is the same).
+
+    Said on resuming, at the terminal and in the browser alike."""
+    if record.knowledge_version == knowledge.version:
+        return None
+    return (f"the knowledge changed since this interview began ({record.knowledge_version} -> {knowledge.version}); "
+            "your answers are kept where they still fit")
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 

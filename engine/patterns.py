@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .facts import Fact, Value, normalise_number
+from .facts import Fact, Value, id_field, normalise_number
 
 COMPARATORS: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
     "gte": ("$gte", operator.ge),
@@ -65,7 +65,7 @@ class Pattern:
         """The durable_rules condition for one fact (the negation is in the alias)."""
         terms: list[dict[str, Any]] = [{"t": self.kind}]
         if self.ids:
-            terms.append(_any_of("k", self.ids))
+            terms.append(_any_id(self.ids))
         if self.values:
             terms.append(_any_of("v", self.values))
         for name, bound in self.comparisons:
@@ -86,6 +86,13 @@ def _any_of(field: str, options: tuple[Value, ...]) -> dict[str, Any]:
     if len(options) == 1:
         return {field: options[0]}
     return {"$or": [{field: option} for option in options]}
+
+
+def _any_id(ids: tuple[str, ...]) -> dict[str, Any]:
+    """The test that a fact has one of these ids (see facts.id_field)."""
+    if len(ids) == 1:
+        return {id_field(ids[0]): 1}
+    return {"$or": [{id_field(i): 1} for i in ids]}
 
 
 def _as_tuple(value: Any) -> tuple[Any, ...]:

@@ -109,3 +109,26 @@ def test_the_engine_never_retracts(triage: Triage, monkeypatch: pytest.MonkeyPat
     facts = answer_facts(triage.assess_answers(vignette(VIGNETTES[0])["case"]["answers"]).answers)
     with pytest.raises(EngineError, match="already in the session"):
         backend.run_case([facts[0], *facts])  # a case stopped part-way is cleared without retracting too
+
+
+def test_rules_find_a_fact_by_a_field_named_for_its_id() -> None:
+    # durable_rules picks a node's next tests by field name; a test of `k` under a kind
+    # would compare each fact with every id's test in turn (docs/durable-rules.md).
+    from itb_triage.engine.durable_backend import durable_definition
+    from itb_triage.engine.facts import Fact, id_field
+    from itb_triage.engine.knowledge import load_knowledge
+
+    def keys(condition: Any) -> list[str]:
+        if isinstance(condition, dict):
+            return [k for key, value in condition.items() for k in [key, *keys(value)]]
+        if isinstance(condition, list):
+            return [k for item in condition for k in keys(item)]
+        return []
+
+    rules = load_knowledge().rules
+    ruleset = durable_definition(rules)
+    tested = {k for rule in ruleset.values() for pattern in rule["all"][1:] for k in keys(pattern)}
+    ids = {i for rule in rules for branch in rule.branches for p in branch.patterns for i in p.ids}
+    assert "k" not in tested
+    assert ids and {id_field(i) for i in ids} <= tested
+    assert all(Fact("finding", i).to_engine("1")[id_field(i)] == 1 for i in ids)

@@ -125,3 +125,19 @@ def test_rules_that_cannot_be_slotted_run_every_case_alone_and_say_why() -> None
     assert backend.not_grouped is not None and "stack" in backend.not_grouped
     assert outcome == [backend.run_case(c) for c in cases]
     assert [len(o) for o in outcome if isinstance(o, list)] == [EARLY_LIMIT + 1, EARLY_LIMIT + 1, 0]
+
+
+def test_a_message_is_parsed_once_for_every_slot(triage: Triage, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cache's key writes the running case's slot as `*`: the same case in every slot
+    # of a group needs no message the first slot did not (each slot's were parsed apart).
+    grouped = triage._backend._grouped_runner()
+    assert grouped is not None
+    monkeypatch.setattr(grouped, "_messages", {})
+    monkeypatch.setattr(grouped, "_older", {})
+    facts = answer_facts(triage.assess_answers(CASES[0]["answers"]).answers)
+    alone = grouped.run([facts])
+    first = set(grouped._messages)
+    together = grouped.run([facts] * GROUP_SIZE)
+    assert set(grouped._messages) == first
+    assert together == alone * GROUP_SIZE
+    assert [f.rule.id for f in alone[0]] == [f.rule.id for f in triage._backend.run_case(facts)]
