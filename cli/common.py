@@ -9,7 +9,6 @@ into that line and a status.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
@@ -100,6 +99,8 @@ def read_input(source: str) -> tuple[bytes, str]:
 def width() -> int:
     """The width to render for: the terminal's, kept between 60 and 100, else 80."""
     if sys.stdout.isatty():
+        import shutil  # only on a terminal: `--version` need not load it (5 ms)
+
         return max(60, min(shutil.get_terminal_size((80, 24)).columns, 100))
     return 80
 

@@ -202,7 +202,7 @@ def _load_session(store: SessionStore, resume: str | None, interview_factory: An
     """The session to run: resumed (locked, then checked against the knowledge) or new.
 
     A session another interview has open is refused (SessionBusy: exit status 5)."""
-    from itb_triage.engine import InterviewState, SessionError, fit_to_knowledge
+    from itb_triage.engine import InterviewState, SessionError, fit_to_knowledge, knowledge_changed
 
     version = knowledge.version
     if resume is not None:
@@ -216,9 +216,9 @@ def _load_session(store: SessionStore, resume: str | None, interview_factory: An
         resume = store.resolve(resume)
         lock = store.lock(resume)
         record = store.load(resume)  # read under the lock: what the last interview saved
-        if record.knowledge_version != version:
-            _say(f"Note: the knowledge changed since this interview began ({record.knowledge_version} -> {version}); "
-                 "your answers are kept where they still fit.")
+        changed = knowledge_changed(record, knowledge)
+        if changed:
+            _say(f"Note: {changed}.")
         for problem in fit_to_knowledge(record, knowledge):
             _say(f"Note: {problem}.")
         record.finished = False

@@ -24,8 +24,8 @@ _EXPORTS = {
     "WriteError": "safefile",
     "ReadError": "safefile",
     "AnswerError": "interview",
-    "SessionError": "interview_store",
-    "SessionBusy": "interview_store",
+    "SessionError": "errors",
+    "SessionBusy": "errors",
     # The knowledge, its fingerprint, and the proof that every rule can fire.
     "Knowledge": "knowledge",
     "load_knowledge": "knowledge",
@@ -83,6 +83,7 @@ _EXPORTS = {
     "SessionStore": "interview_store",
     "SessionRecord": "interview_store",
     "fit_to_knowledge": "interview_store",
+    "knowledge_changed": "interview_store",
     "FileLock": "locking",
     # Files and text from users: bounded reads, atomic writes, the one neutraliser.
     "read_bounded": "safefile",
@@ -109,6 +110,8 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .errors import EngineError as EngineError
     from .errors import KnowledgeError as KnowledgeError
     from .errors import QueryError as QueryError
+    from .errors import SessionBusy as SessionBusy
+    from .errors import SessionError as SessionError
     from .errors import TriageError as TriageError
     from .facts import Fact as Fact
     from .fingerprint import knowledge_version as knowledge_version
@@ -117,11 +120,10 @@ if TYPE_CHECKING:  # the same names, for the type checker (tests/test_architectu
     from .interview import Interview as Interview
     from .interview import InterviewState as InterviewState
     from .interview import WhyItem as WhyItem
-    from .interview_store import SessionBusy as SessionBusy
-    from .interview_store import SessionError as SessionError
     from .interview_store import SessionRecord as SessionRecord
     from .interview_store import SessionStore as SessionStore
     from .interview_store import fit_to_knowledge as fit_to_knowledge
+    from .interview_store import knowledge_changed as knowledge_changed
     from .knowledge import Knowledge as Knowledge
     from .knowledge import load_knowledge as load_knowledge
     from .knowledge_text import drop_dangling_references as drop_dangling_references

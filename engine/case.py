@@ -8,7 +8,6 @@ the same result: questions in knowledge order, multiple choices in the schema's 
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -456,6 +455,8 @@ def _case_errors(error: jsonschema.ValidationError, where: str, knowledge: Knowl
 
 
 def _unknown_question(name: str, where: str, knowledge: Knowledge, suggest: bool = True) -> CaseError:
+    import difflib  # only for a wrong id: a start need not load it
+
     problem = f"unknown question id '{name}'"
     close = difflib.get_close_matches(name, list(knowledge.questions), n=1) if suggest else []
     if close:

@@ -7,29 +7,19 @@ what a runner writes in a case file.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-# libyaml's parser when the wheel has it: the same safe constructor, several times faster.
-_SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
 
 
-class _StrictSafeLoader(_SafeBase):  # type: ignore[misc]
-    """Safe loader whose booleans are only true/false (YAML 1.2 style)."""
-
-
-# Drop the YAML 1.1 bool resolver and put back one that knows only true/false.
-_StrictSafeLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _construct_mapping_without_duplicates(loader: _StrictSafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+def _construct_mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     """A repeated key is an error: silently keeping the last one can drop a rule's `then`."""
+    import yaml
+
     loader.flatten_mapping(node)
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
@@ -47,8 +37,6 @@ def _construct_mapping_without_duplicates(loader: _StrictSafeLoader, node: yaml.
     return mapping
 
 
-_StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_without_duplicates)
-
 # Python refuses to convert integers of more than 4300 digits; anything past this many
 # digits is out of every range anyway, so it becomes a float (infinity), which the case
 # checker then rejects with its path.
@@ -59,18 +47,40 @@ def _parse_int(text: str) -> int | float:
     return int(text) if len(text) <= MAX_INT_DIGITS else float(text)
 
 
-def _construct_int(loader: _StrictSafeLoader, node: yaml.ScalarNode) -> int | float:
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | float:
+    import yaml
+
     if len(str(node.value)) > MAX_INT_DIGITS:
         return float(str(node.value).replace("_", ""))
     return int(yaml.constructor.SafeConstructor.construct_yaml_int(loader, node))
 
 
-_StrictSafeLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-_StrictSafeLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
+@functools.cache
+def _strict_loader() -> type:
+    """The YAML loader, made on first use: importing PyYAML costs a start about 30 ms, and
+    a start that reads a JSON case, with the checked knowledge cached, reads no YAML."""
+    import yaml
+
+    # libyaml's parser when the wheel has it: the same safe constructor, several times faster.
+    base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictSafeLoader(base):  # type: ignore[misc]
+        """Safe loader whose booleans are only true/false (YAML 1.2 style)."""
+
+    # Drop the YAML 1.1 bool resolver and put back one that knows only true/false.
+    StrictSafeLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                     _construct_mapping_without_duplicates)
+    StrictSafeLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    StrictSafeLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
+    return StrictSafeLoader
 
 
 class DocumentError(ValueError):
@@ -107,9 +117,12 @@ def load_yaml(text: str) -> Any:
 
 
 def _parse_yaml(text: str) -> Any:
+    loader = _strict_loader()
+    import yaml
+
     try:
         # A SafeLoader subclass: no Python tags, no arbitrary objects.
-        return yaml.load(text, Loader=_StrictSafeLoader)
+        return yaml.load(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -56,20 +56,18 @@ and the interview keep one session per case.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import itertools
 import json
 import sys
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any, ClassVar
 
 from .errors import EngineError
 from .facts import Fact
 from .firing import Firing
+from .installed import installed_version
 from .rulebase import STAGES, PatternIndex, Rule
 from .slotting import SLOT, Unslottable, slot_value, slotted_ruleset
 
@@ -81,10 +79,7 @@ RULESET = "itb_triage"
 
 def _load_core() -> Any:
     """The C core, after checking that it is the release this module was written for."""
-    try:
-        found = metadata.version("durable-rules")
-    except metadata.PackageNotFoundError:
-        found = None
+    found = installed_version("durable-rules")
     if found != DURABLE_RULES_VERSION:
         raise EngineError(
             f"the rule engine needs durable-rules {DURABLE_RULES_VERSION}, but "
@@ -477,6 +472,9 @@ def _keep_freed_memory() -> None:
     stays flat. Elsewhere than glibc this does nothing."""
     if not sys.platform.startswith("linux"):
         return
+    import ctypes  # only `batch` comes here: ctypes and ctypes.util cost a cold start about 6 ms
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt

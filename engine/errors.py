@@ -85,3 +85,15 @@ class QueryError(TriageError):
 
     The message is one line saying what was given and what would be right.
     """
+
+
+class SessionError(TriageError):
+    """A session cannot be found, read or written. The message says what and where.
+
+    Defined here with the other errors, not beside the session store: the command line
+    maps it to an exit status at every start, and the store's module (with the
+    interview behind it) is not worth loading for that."""
+
+
+class SessionBusy(SessionError):
+    """Another interview has the session open."""

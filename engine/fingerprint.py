@@ -7,8 +7,12 @@ the engine. Two results with the same version came from the same knowledge and r
 from __future__ import annotations
 
 import hashlib
-from importlib import resources
-from importlib.resources.abc import Traversable
+from typing import TYPE_CHECKING
+
+from .package_data import package_folder
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 PACKAGES = {
     "knowledge": "itb_triage.knowledge",
@@ -20,7 +24,7 @@ SUFFIXES = (".yaml", ".json")
 
 def data_files(folders: dict[str, Traversable] | None = None) -> list[tuple[str, Traversable]]:
     """(label, file) for every data file, sorted by label."""
-    folders = folders or {label: resources.files(package) for label, package in PACKAGES.items()}
+    folders = folders or {label: package_folder(package) for label, package in PACKAGES.items()}
     found = [
         (f"{label}/{item.name}", item)
         for label, folder in folders.items()

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .case import answer_problem
-from .errors import TriageError
+from .errors import SessionBusy, SessionError
 from .interview import InterviewState
 from .knowledge import Knowledge
 from .locking import FileLock, LockBusy
@@ -42,14 +42,6 @@ MAX_SESSION_BYTES = 4_000_000
 # The names given to files set aside: `<id>.corrupt-<time>.json`, `<id>.mismatch-<time>.json`.
 _ASIDE = re.compile(r"\.(?:corrupt|mismatch)-\d{8}-\d{6}(?:-\d+)?$")
 LOCK_SUFFIX = ".lock"
-
-
-class SessionError(TriageError):
-    """A session cannot be found, read or written. The message says what and where."""
-
-
-class SessionBusy(SessionError):
-    """Another interview has the session open."""
 
 
 def check_id(session_id: str) -> None:
@@ -170,6 +162,16 @@ def fit_to_knowledge(record: SessionRecord, knowledge: Knowledge) -> list[str]:
     state.skipped = [q for q in dict.fromkeys(state.skipped) if q in known and q not in state.answers]
     state.history = [q for q in state.history if q in state.answers or q in state.skipped]
     return problems
+
+def knowledge_changed(record: SessionRecord, knowledge: Knowledge) -> str | None:
+    """The note for an interview begun under other knowledge (None if it is the same).
+
+    Said on resuming, at the terminal and in the browser alike."""
+    if record.knowledge_version == knowledge.version:
+        return None
+    return (f"the knowledge changed since this interview began ({record.knowledge_version} -> {knowledge.version}); "
+            "your answers are kept where they still fit")
+
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -3,9 +3,13 @@
 Checking the knowledge and rule files against their JSON Schemas is most of a cold
 `assess` (~70 %, measured for issue 14). Once a set of files has passed, their parsed
 documents are kept in the user's cache folder (platformdirs; `ITB_TRIAGE_CACHE`
-overrides it), in a file named by the SHA-256 of every data file (engine/fingerprint.py).
-The next start reads that instead of parsing and re-checking the YAML; the
-cross-reference checks and the compiling of the rules still run.
+overrides it), in a file named by the SHA-256 of every data file (engine/fingerprint.py)
+and the entry format. The next start reads that instead of parsing and re-checking the
+YAML; the cross-reference checks and the compiling of the rules still run.
+
+An entry is a line of JSON saying what it holds, with the SHA-256 of the rest, then the
+documents as JSON. The checksum is over the bytes as stored, so reading an entry need
+not encode the documents again to check them (that was a third of reading one).
 
 A changed file changes the digest, so a stale entry is never used. An entry that is
 missing, unreadable, not JSON, cut short or altered (its own SHA-256 is stored beside
@@ -24,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "ITB_TRIAGE_CACHE"
-FORMAT = "itb-triage-checked-knowledge/1"
+FORMAT = "itb-triage-checked-knowledge/3"
 
 
 def cache_dir() -> Path:
@@ -38,23 +42,29 @@ def cache_dir() -> Path:
 
 
 def entry_path(digest: str) -> Path:
-    return cache_dir() / f"knowledge-{digest}.json"
+    # The format is in the name, so a release reading another format (two installed side
+    # by side) keeps its own entry instead of each replacing the other's at every start.
+    return cache_dir() / f"knowledge-{digest}-{FORMAT.rpartition('/')[2]}.json"
 
 
 def _payload_text(documents: dict[str, Any]) -> str:
-    return json.dumps(documents, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # Keys in their files' order, not sorted: results list an entry's fields in that
+    # order, and must be the same bytes whether the knowledge came from here or not.
+    return json.dumps(documents, ensure_ascii=False, separators=(",", ":"))
 
 
 def read_checked(digest: str) -> dict[str, Any] | None:
     """The documents stored for `digest`, or None if there is no sound entry."""
     try:
-        stored = json.loads(entry_path(digest).read_bytes())
-        documents = stored["documents"]
-        sound = (stored["format"] == FORMAT and stored["digest"] == digest
-                 and stored["sha256"] == hashlib.sha256(_payload_text(documents).encode()).hexdigest())
+        head, _, body = entry_path(digest).read_bytes().partition(b"\n")
+        stored = json.loads(head)
+        if not (stored["format"] == FORMAT and stored["digest"] == digest
+                and stored["sha256"] == hashlib.sha256(body).hexdigest()):
+            return None
+        documents = json.loads(body)
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
-    return documents if sound and isinstance(documents, dict) else None
+    return documents if isinstance(documents, dict) else None
 
 
 def write_checked(digest: str, documents: dict[str, Any]) -> None:
@@ -66,16 +76,16 @@ def write_checked(digest: str, documents: dict[str, Any]) -> None:
             return
     except (TypeError, ValueError, RecursionError):
         return
-    entry = {"format": FORMAT, "digest": digest, "sha256": hashlib.sha256(text.encode()).hexdigest(),
-             "documents": documents}
+    body = text.encode()  # one line: JSON without indentation escapes every newline
+    head = json.dumps({"format": FORMAT, "digest": digest, "sha256": hashlib.sha256(body).hexdigest()}).encode()
     path = entry_path(digest)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written aside and renamed: a reader never sees half a file, two writers never mix.
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".knowledge-", suffix=".tmp")
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(entry, out, ensure_ascii=False, separators=(",", ":"))
+            with os.fdopen(handle, "wb") as out:
+                out.write(head + b"\n" + body)
             os.replace(temporary, path)
         except OSError:
             with contextlib.suppress(OSError):

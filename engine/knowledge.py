@@ -16,8 +16,6 @@ import contextlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +24,13 @@ from .documents import DocumentError, load_yaml
 from .errors import KnowledgeError
 from .fingerprint import knowledge_digest, knowledge_version
 from .kb_cache import read_checked, write_checked
+from .package_data import package_folder
 from .patterns import Pattern, parse_pattern
 from .rulebase import STAGES, Rule, layering_problems, overlap_problems, parse_rule
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from referencing import Registry
 
 Entry = dict[str, Any]
@@ -90,7 +91,7 @@ class Knowledge:
 
 
 def _package_dir(package: str) -> Traversable:
-    return resources.files(package)
+    return package_folder(package)
 
 
 def _schemas(schemas: Traversable) -> dict[str, dict[str, Any]]:
@@ -151,6 +152,29 @@ def _walk_cites(node: Any, path: str) -> Iterator[tuple[str, str]]:
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _walk_cites(value, f"{path}[{index}]")
+
+
+def _cited_ids(document: Any) -> set[str]:
+    """Every citation id `_walk_cites` yields, without their paths: what a start checks.
+    Building a path string for every node took most of that walk's time, and the paths
+    are only needed for a problem to report."""
+    found: set[str] = set()
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "cite" and isinstance(value, list):
+                    found.update(c for c in value if isinstance(c, str))
+                elif key in ("dose_source", "quote_source") and isinstance(value, str):
+                    found.add(value)
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+        elif isinstance(node, list):
+            for value in node:
+                if isinstance(value, dict | list):
+                    stack.append(value)
+    return found
 
 
 def _by_id(docs: dict[str, Any], name: str, key: str, problems: list[str]) -> dict[str, Entry]:
@@ -235,6 +259,8 @@ def _assemble(docs: dict[str, Any], rule_docs: dict[str, Any], schemas: dict[str
     avoid = _by_id(docs, "advice.yaml", "avoid", problems)
 
     for name, doc in [*((f"knowledge/{n}", d) for n, d in docs.items()), *rule_docs.items()]:
+        if _cited_ids(doc) <= citations.keys():
+            continue
         for path, cited in _walk_cites(doc, "$"):
             if cited not in citations:
                 problems.append(f"{name}: {path}: unknown citation '{cited}'")

@@ -4,13 +4,14 @@ ignored (the files checked again) when it is missing, stale or corrupted."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from itb_triage.engine import KnowledgeError, load_knowledge
 from itb_triage.engine import knowledge as knowledge_module
-from itb_triage.engine import load_knowledge
 from itb_triage.engine.fingerprint import knowledge_digest
 from itb_triage.engine.kb_cache import CACHE_ENV, entry_path, read_checked
 
@@ -49,6 +50,18 @@ def test_a_second_start_takes_the_checked_knowledge_from_the_cache(cache: Path, 
     assert second.version == first.version == knowledge_digest()[:12]
 
 
+def test_the_cached_knowledge_keeps_the_order_of_the_files(cache: Path) -> None:
+    # Results list an entry's fields in its file's order: the same bytes whether the
+    # knowledge came from the cache or was checked again (`==` alone ignores the order).
+    first, second = load_knowledge(), load_knowledge()
+    assert entry().is_file()
+    fields = ("citations", "questions", "conditions", "red_flags", "dispositions", "tiers", "recommendations",
+              "avoid", "plan", "presentation", "case_schema", "result_schema")
+    for name in fields:
+        assert json.dumps(getattr(second, name)) == json.dumps(getattr(first, name)), name
+    assert [r.because for r in second.rules] == [r.because for r in first.rules]
+
+
 def test_kb_validate_checks_every_file_whatever_the_cache_holds(cache: Path, checks: list[str]) -> None:
     load_knowledge()
     checks.clear()
@@ -60,7 +73,9 @@ def test_kb_validate_checks_every_file_whatever_the_cache_holds(cache: Path, che
     lambda text: b"\x00\xff not json",
     lambda text: text[: len(text) // 2],
     lambda text: text.replace(b'"because"', b'"becausE"', 1),  # still JSON, its checksum no longer fits
-    lambda text: json.dumps({**json.loads(text), "format": "something else"}).encode(),
+    lambda text: text.replace(b"checked-knowledge/", b"checked-knowledge/0", 1),  # another format
+    lambda text: text.partition(b"\n")[0],  # the header alone
+    lambda text: text.partition(b"\n")[2],  # the documents alone
     lambda text: b"[]",
 ])
 def test_a_corrupted_entry_is_ignored_and_replaced(cache: Path, checks: list[str], damage: Any) -> None:
@@ -84,3 +99,27 @@ def test_a_cache_folder_that_cannot_be_written_is_no_error(tmp_path: Path, monke
     blocker.write_text("not a folder")
     monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
     assert load_knowledge().version == knowledge_digest()[:12]
+
+
+def test_a_changed_knowledge_file_is_checked_again(cache: Path, checks: list[str], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # The shipped folders, as copies that can change between two starts.
+    root = Path(__file__).resolve().parent.parent
+    copies = {f"itb_triage.{name}": tmp_path / name for name in ("knowledge", "rules")}
+    for folder in copies.values():
+        shutil.copytree(root / folder.name, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shipped = knowledge_module._package_dir
+    monkeypatch.setattr(knowledge_module, "_package_dir", lambda package: copies.get(package) or shipped(package))
+    load_knowledge()
+    checks.clear()
+    load_knowledge()
+    assert checks == []  # the copies, unchanged, come from the cache
+    # A change the schemas accept and only the cross-reference checks refuse.
+    findings = tmp_path / "rules" / "10_findings.yaml"
+    text = findings.read_text(encoding="utf-8")
+    assert "cite: [bmj_itbs]" in text
+    findings.write_text(text.replace("cite: [bmj_itbs]", "cite: [bmj_itbs, no_such_paper]", 1), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as refused:
+        load_knowledge()
+    assert "rules/10_findings.yaml" in checks  # checked again, not taken from the cache
+    assert any("unknown citation 'no_such_paper'" in problem for problem in refused.value.problems)

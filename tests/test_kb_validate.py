@@ -387,3 +387,72 @@ def test_duplicate_yaml_key_in_a_rule_is_a_located_problem(runner: CliRunner, kb
          "    cite: [nhs_knee_red_flags, calmbach2003]\n    cite: [bunt2018]\n", entry="red_flag_locking")
     problems = problems_of(validate(runner, kb))
     line_with(problems, ASSESSMENT, "duplicate", "cite")
+
+
+# The start-up checks are fast paths (an index of conclusions, citation ids gathered
+# without their paths); each must answer exactly as the plain check it replaces.
+
+
+def _layering_by_testing_every_rule(rules: list[Any]) -> list[str]:
+    """layering_problems as first written: every pattern against every rule's conclusions."""
+    problems: list[str] = []
+    for rule in rules:
+        for branch in rule.branches:
+            for pattern in branch.patterns:
+                if pattern.kind == "answer":
+                    continue
+                concluders = [r for r in rules if any(pattern.matches(f) for f in r.then)]
+                where = f"{rule.file}: rule {rule.id}"
+                if not concluders:
+                    problems.append(f"{where}: no rule concludes what `{pattern.describe()}` tests")
+                    continue
+                late = [r.id for r in concluders if r.stage_index > rule.stage_index
+                        or (pattern.negated and r.stage_index == rule.stage_index)]
+                if late:
+                    need = "an earlier stage" if pattern.negated else "this or an earlier stage"
+                    problems.append(f"{where} (stage {rule.stage}): `{pattern.describe()}` is concluded by "
+                                    f"{', '.join(sorted(set(late)))}, which must run in {need}")
+    return problems
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_layering_check_answers_as_testing_every_rule_does(seed: int) -> None:
+    import dataclasses
+    import random
+
+    from itb_triage.engine.rulebase import STAGES, layering_problems
+
+    shipped = list(load_knowledge().rules)
+    chosen = random.Random(seed)
+    # Seed 0: the shipped rules (no problem). Others: rules moved to other stages (late
+    # concluders), and rules dropped (patterns nothing concludes).
+    rules = [dataclasses.replace(r, stage=chosen.choice(STAGES)) if seed and chosen.random() < 0.3 else r
+             for r in shipped if not seed or chosen.random() > 0.1]
+    expected = _layering_by_testing_every_rule(rules)
+    assert layering_problems(rules) == expected
+    assert bool(expected) == bool(seed)
+
+
+def test_a_negated_fact_concluded_in_the_same_stage_is_located() -> None:
+    import dataclasses
+
+    from itb_triage.engine.rulebase import layering_problems
+
+    rules = list(load_knowledge().rules)
+    tester = next(r for r in rules if any(p.negated and p.kind != "answer" for b in r.branches for p in b.patterns))
+    negated = next(p for b in tester.branches for p in b.patterns if p.negated and p.kind != "answer")
+    concluders = {r.id for r in rules if any(negated.matches(f) for f in r.then)}
+    moved = [dataclasses.replace(r, stage=tester.stage) if r.id in concluders else r for r in rules]
+    problems = layering_problems(moved)
+    line_with(problems, f"{tester.file}: rule {tester.id} (stage {tester.stage}): `{negated.describe()}` is "
+              f"concluded by {', '.join(sorted(concluders))}, which must run in an earlier stage")
+
+
+def test_the_citation_ids_checked_at_start_are_those_of_every_cite() -> None:
+    from itb_triage.engine.knowledge import KNOWLEDGE_FILES, _cited_ids, _walk_cites
+
+    documents = [load_yaml((REPO / "knowledge" / name).read_text(encoding="utf-8")) for name in KNOWLEDGE_FILES]
+    documents += [load_yaml(p.read_text(encoding="utf-8")) for p in sorted((REPO / "rules").glob("*.yaml"))]
+    for document in documents:
+        assert _cited_ids(document) == {cited for _, cited in _walk_cites(document, "$")}
+    assert set().union(*(_cited_ids(d) for d in documents))  # the walk found citations at all

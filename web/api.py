@@ -122,15 +122,20 @@ def api_router(knowledge: Knowledge) -> APIRouter:
     @router.get("/sessions/{session_id}", summary="A saved interview", responses={
         404: {"description": "No saved interview has this id."}})
     def session(request: Request, session_id: str) -> Response:
-        """A saved interview (from the browser or `itb-triage interview`): its answers and next question."""
+        """A saved interview (from the browser or `itb-triage interview`): its answers and next question.
+
+        Answers that no longer fit the questions are left out, and `set_aside` says why,
+        one line each, as `itb-triage interview --resume` notes them."""
         ctx = context(request)
         try:
-            record = ctx.load(session_id)
+            # Fitted to the knowledge as a resume would fit it; the file is left as it is.
+            record, set_aside = ctx.read(session_id)
         except UnknownSession:
             return error(404, f"no saved interview '{printable(session_id)[:80]}'")
         question = ctx.interview(record.state).next_question()
         return JSONResponse({"id": record.id, "finished": record.finished, "answers": record.state.answers,
-                             "skipped": record.state.skipped, "next_question": question})
+                             "skipped": record.state.skipped, "next_question": question,
+                             "set_aside": set_aside})
 
     return router
 

@@ -10,6 +10,11 @@ hold up another runner's next question.
 What must not run twice at once is a change to one saved interview. `changing()` takes
 the session's file lock, the same one `itb-triage interview` holds from start to end,
 so the browser and the terminal never write over each other's answers.
+
+A saved interview is fitted to this app's knowledge whenever it is read, as the
+terminal fits one it resumes: an answer that no longer fits (a question the knowledge
+dropped, a value of the wrong shape) is set aside into the record's `dropped`, never
+lost, and the runner is told so on the next page (`notes`).
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from itb_triage.engine import (
     SessionRecord,
     SessionStore,
     Triage,
+    fit_to_knowledge,
+    knowledge_changed,
     with_critical_answers,
 )
 
@@ -51,6 +58,9 @@ ANALYSIS_CACHE_SIZE = 512
 # session's file lock (which the kernel would refuse them, as it refuses a second
 # interview). Striped: a fixed number of locks whatever the number of sessions.
 SESSION_STRIPES = 64
+# Notes waiting for their session's next page (what a resume set aside). Each is taken by
+# the page that shows it, so there are rarely more than a few; bounded all the same.
+NOTES_KEPT = 256
 
 
 class CachedRelevance(Relevance):
@@ -99,33 +109,80 @@ class WebContext:
     _results_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _stripes: tuple[threading.Lock, ...] = field(
         default_factory=lambda: tuple(threading.Lock() for _ in range(SESSION_STRIPES)), init=False, repr=False)
+    _notes: OrderedDict[str, list[str]] = field(default_factory=OrderedDict, init=False, repr=False)
+    _notes_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.relevance = CachedRelevance(self.triage.knowledge)
 
     # --- saved interviews ------------------------------------------------------------
 
-    def load(self, session_id: str) -> SessionRecord:
+    def read(self, session_id: str) -> tuple[SessionRecord, list[str]]:
+        """The saved interview fitted to the knowledge, and one line per answer set aside.
+
+        The file is left as it is: the next change saves the fitted record."""
         try:
-            return self.store.load(session_id)
+            record = self.store.load(session_id)
         except SessionError as exc:
             raise UnknownSession(str(exc)) from None
+        return record, fit_to_knowledge(record, self.triage.knowledge)
+
+    def load(self, session_id: str) -> SessionRecord:
+        """The saved interview fitted to the knowledge (`read`). What was set aside is kept
+        for its next page to tell (`notes`), and the fit is saved at once where the
+        session is free, so that it is told once, not again at the next change."""
+        record, problems = self.read(session_id)
+        if problems:
+            self._tell(record.id, problems)
+            # Not saved while the terminal has it open: the terminal fits it when it resumes.
+            with contextlib.suppress(SessionInUse, UnknownSession, SessionError), \
+                    self.changing(record.id) as held:
+                self.store.save(held)
+        return record
 
     @contextlib.contextmanager
-    def changing(self, session_id: str) -> Iterator[SessionRecord]:
-        """The saved interview, read and held under its lock until the block ends.
+    def changing(self, session_id: str, *, resuming: bool = False) -> Iterator[SessionRecord]:
+        """The saved interview, read, fitted to the knowledge and held under its lock until
+        the block ends. Save inside the block: that saves the fit too. Answers set aside
+        are told on the session's next page (`notes`).
+
+        `resuming`: the runner is coming back to it (POST /resume); the next page also
+        says, as the terminal does, that the knowledge changed since the interview began.
 
         `session_id` may be a unique beginning of the id, as at the terminal.
         UnknownSession if there is no such session; SessionInUse if `itb-triage
         interview` (or another process) has it open; SessionError if the lock cannot be
-        made. Save inside the block.
+        made.
         """
         try:
             session_id = self.store.resolve(session_id)  # first: no lock file for an id that names nothing
         except SessionError as exc:
             raise UnknownSession(str(exc)) from None
         with self._locked(session_id):
-            yield self.load(session_id)  # read under the lock: what the last writer saved
+            record, notes = self.read(session_id)  # read under the lock: what the last writer saved
+            changed = knowledge_changed(record, self.triage.knowledge) if resuming else None
+            if changed:
+                notes.insert(0, changed)
+            if notes or resuming:  # a resume starts afresh: nothing older is told
+                self._tell(record.id, notes)
+            yield record
+
+    def notes(self, session_id: str) -> list[str]:
+        """What this session's next page must tell the runner (taken: told once)."""
+        with self._notes_lock:
+            return self._notes.pop(session_id, [])
+
+    def _tell(self, session_id: str, notes: list[str]) -> None:
+        # Replaced, not added to: the same answers read twice before a page shows them
+        # are told once.
+        with self._notes_lock:
+            if not notes:
+                self._notes.pop(session_id, None)
+                return
+            self._notes[session_id] = notes
+            self._notes.move_to_end(session_id)
+            while len(self._notes) > NOTES_KEPT:
+                self._notes.popitem(last=False)
 
     @contextlib.contextmanager
     def creating(self) -> Iterator[SessionRecord]:

@@ -79,7 +79,9 @@ async def resume(request: Request) -> Response:
 def _resume(request: Request, session_id: str) -> Response:
     ctx = context(request)
     try:
-        with changing(ctx, session_id) as record:
+        # Fitted to the knowledge under the lock, as the terminal resumes it; the fit is saved
+        # with it, and the next page says what was set aside.
+        with changing(ctx, session_id, resuming=True) as record:
             record.finished = False
             _save(ctx, record)
     except HTTPException as exc:
@@ -178,7 +180,8 @@ def _emergency_page(request: Request, ctx: WebContext, record: SessionRecord, in
     Without the critical answers: the card does not show them, and must not wait for them."""
     result = ctx.result(interview.case(record.case_id or record.id), critical=False)
     summary = summarise(result, ctx.triage.knowledge)
-    return page(request, "emergency.html", {"summary": summary, "card_name": CARD_NAMES.get(summary.card, "")})
+    return page(request, "emergency.html", {"summary": summary, "card_name": CARD_NAMES.get(summary.card, ""),
+                                            "resume_notes": ctx.notes(record.id)})
 
 
 def _question_page(request: Request, record: SessionRecord, interview: Interview, question: str,
@@ -198,6 +201,7 @@ def _question_page(request: Request, record: SessionRecord, interview: Interview
         "error": error,
         "can_go_back": bool(record.state.history),
         "urgent": _urgent_values(interview, urgent) if urgent in URGENT else None,
+        "resume_notes": context(request).notes(record.id),
     }
     return page(request, "question.html", values, status=422 if error else 200)
 

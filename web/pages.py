@@ -77,7 +77,8 @@ def current_session_id(request: Request) -> str:
 
 
 def current_record(request: Request) -> SessionRecord:
-    """The interview this browser is in (its session cookie), or NoSession / 404."""
+    """The interview this browser is in (its session cookie), or NoSession / 404; fitted to
+    the knowledge, what was set aside told on the next page (`WebContext.load`)."""
     try:
         return context(request).load(current_session_id(request))
     except UnknownSession:
@@ -93,12 +94,12 @@ IN_USE = ("This interview is open in another window or in `itb-triage interview`
 
 
 @contextlib.contextmanager
-def changing(ctx: WebContext, session_id: str) -> Iterator[SessionRecord]:
+def changing(ctx: WebContext, session_id: str, *, resuming: bool = False) -> Iterator[SessionRecord]:
     """`WebContext.changing` with its refusals as HTTP errors: 409 while another program has
     the interview open, 404 (and the cookie forgotten) when there is no such interview,
     503 when its lock cannot be made."""
     try:
-        with ctx.changing(session_id) as record:
+        with ctx.changing(session_id, resuming=resuming) as record:
             yield record
     except SessionInUse:
         raise HTTPException(409, IN_USE) from None

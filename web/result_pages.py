@@ -84,6 +84,7 @@ def result_page(request: Request) -> Response:
         "why_not": why_not_links(result, knowledge),
         "answers": [question_answer(knowledge, q, v) for q, v in result.answers.items()],
         "reports": ctx.report is not None,
+        "resume_notes": ctx.notes(record.id),
     })
 
 
