@@ -95,7 +95,9 @@ def installed_version(name: str, paths: Iterable[str] | None = None) -> str | No
     from importlib import metadata
 
     distribution = next(iter(metadata.distributions(name=name, path=search)), None)
-    try:
-        return None if distribution is None else distribution.version
-    except KeyError:  # no Version field; the importlib_metadata backport, when loaded, raises
+    if distribution is None:
         return None
+    # `.get`, not `.version`: with no Version field, indexing the metadata warns on Python
+    # 3.13 (an error under the tests) and raises KeyError with the importlib_metadata backport.
+    version = distribution.metadata.get("Version")
+    return None if version is None else str(version)
