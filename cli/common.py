@@ -73,9 +73,15 @@ def report(exc: BaseException) -> int:
 
 def triage() -> Triage:
     """Load the knowledge and compile the rules (a KnowledgeError exits 3)."""
+    import gc
+
     from itb_triage.engine import Triage
 
-    return Triage()
+    engine = Triage()
+    # What is loaded now lives as long as the process: the collector need not look at it
+    # again, at each collection or at exit (about 7 % of a one-case command's instructions).
+    gc.freeze()
+    return engine
 
 
 def read_input(source: str) -> tuple[bytes, str]:
