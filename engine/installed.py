@@ -97,7 +97,8 @@ def installed_version(name: str, paths: Iterable[str] | None = None) -> str | No
     distribution = next(iter(metadata.distributions(name=name, path=search)), None)
     if distribution is None:
         return None
-    # `.get`, not `.version`: with no Version field, indexing the metadata warns on Python
-    # 3.13 (an error under the tests) and raises KeyError with the importlib_metadata backport.
-    version = distribution.metadata.get("Version")
-    return None if version is None else str(version)
+    # Asked first, not read with `.version`: with no Version field, indexing the metadata
+    # warns on Python 3.13 (an error under the tests) and raises KeyError with the
+    # importlib_metadata backport.
+    fields = distribution.metadata
+    return str(fields["Version"]) if "Version" in fields else None
