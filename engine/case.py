@@ -300,22 +300,16 @@ class _SchemaChecks:
         return self._validator
 
 
-_CHECKS: dict[int, _SchemaChecks] = {}
+def _make_schema_checks(schema: Mapping[str, Any]) -> _SchemaChecks:
+    try:
+        accepts: Check | None = _compile(schema)
+    except _Unsupported:
+        accepts = None
+    return _SchemaChecks(schema, accepts)
 
 
-def _schema_checks(schema: Mapping[str, Any]) -> _SchemaChecks:
-    """The checks for `schema`, compiled on first use (by identity: schemas are loaded once)."""
-    checks = _CHECKS.get(id(schema))
-    if checks is None or checks.schema is not schema:
-        try:
-            accepts: Check | None = _compile(schema)
-        except _Unsupported:
-            accepts = None
-        if len(_CHECKS) >= 16:  # a few knowledge bases per process at most; tests load many
-            _CHECKS.clear()
-        # The entry keeps `schema` alive, so its id cannot be reused while it is cached.
-        checks = _CHECKS[id(schema)] = _SchemaChecks(schema, accepts)
-    return checks
+# The checks for a schema, compiled on first use (by identity: schemas are loaded once).
+_schema_checks = Derived(_make_schema_checks)
 
 
 # No list in a case has more items than this (treatments_tried has 16 choices);

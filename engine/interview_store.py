@@ -163,6 +163,7 @@ def fit_to_knowledge(record: SessionRecord, knowledge: Knowledge) -> list[str]:
     state.history = [q for q in state.history if q in state.answers or q in state.skipped]
     return problems
 
+
 def knowledge_changed(record: SessionRecord, knowledge: Knowledge) -> str | None:
     """The note for an interview begun under other knowledge (None if it is the same).
 

@@ -138,14 +138,19 @@ def _schema_problems(label: str, document: Any, schema: dict[str, Any], registry
     return [f"{label}: {error.json_path}: {error.message}" for error in errors]
 
 
+# Where the knowledge names its sources: lists of citation ids, and single ones.
+_CITE_LIST = "cite"
+_CITE_ONE = ("dose_source", "quote_source")
+
+
 def _walk_cites(node: Any, path: str) -> Iterator[tuple[str, str]]:
     """Yield (json path, citation id) for every `cite` list, `dose_source` and `quote_source`."""
     if isinstance(node, dict):
         for key, value in node.items():
             here = f"{path}.{key}"
-            if key == "cite" and isinstance(value, list):
+            if key == _CITE_LIST and isinstance(value, list):
                 yield from ((f"{here}[{i}]", c) for i, c in enumerate(value) if isinstance(c, str))
-            elif key in ("dose_source", "quote_source") and isinstance(value, str):
+            elif key in _CITE_ONE and isinstance(value, str):
                 yield here, value
             else:
                 yield from _walk_cites(value, here)
@@ -164,9 +169,9 @@ def _cited_ids(document: Any) -> set[str]:
         node = stack.pop()
         if isinstance(node, dict):
             for key, value in node.items():
-                if key == "cite" and isinstance(value, list):
+                if key == _CITE_LIST and isinstance(value, list):
                     found.update(c for c in value if isinstance(c, str))
-                elif key in ("dose_source", "quote_source") and isinstance(value, str):
+                elif key in _CITE_ONE and isinstance(value, str):
                     found.add(value)
                 elif isinstance(value, dict | list):
                     stack.append(value)
