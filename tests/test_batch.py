@@ -290,15 +290,12 @@ def test_jobs_2_in_a_real_process_gives_the_same_bytes_as_one_process(tmp_path: 
 
 
 def _start_long_batch(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
-    """`batch --jobs 2` on enough cases to take a minute, in its own process group, once
-    it has written its first records.
-
-    With their critical answers (tens of milliseconds a case): without them, on a fast
-    and quiet machine the 8,700 cases were all done before the test could interrupt."""
+    """`batch --jobs 2` on enough cases to take seconds, in its own process group, once
+    it has written its first records."""
     source, output = tmp_path / "cases.jsonl", tmp_path / "out.jsonl"
     source.write_text(jsonl(*CASES * 300), encoding="utf-8")
     program = str(Path(sys.executable).with_name("itb-triage"))
-    child = subprocess.Popen([program, "batch", "--jobs", "2", "--critical", "-o", str(output), *args, str(source)],
+    child = subprocess.Popen([program, "batch", "--jobs", "2", "-o", str(output), *args, str(source)],
                              stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 60
     # FILE appears only when complete (it is written atomically): watch its temporary file.
