@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,13 @@ from itb_triage.engine import Knowledge, Triage, load_knowledge
 
 # The checked-knowledge cache (engine/kb_cache.py) of this test run: not the user's.
 os.environ.setdefault("ITB_TRIAGE_CACHE", tempfile.mkdtemp(prefix="itb-triage-test-cache-"))
+
+# A suite started in the background of a non-interactive shell (`pytest &` in a script)
+# inherits SIGINT ignored, as POSIX has it, and so would every program the tests start:
+# the tests of Ctrl-C then saw it ignored (a batch finishing with status 0, an interview
+# going on). A program run from a terminal never starts with it ignored.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 DATA = Path(__file__).parent / "data"
 VIGNETTES = sorted((DATA / "vignettes").glob("*.json"))
