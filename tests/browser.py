@@ -74,6 +74,17 @@ def current_question(page: Any) -> str | None:
     return str(field_.first.get_attribute("value")) if field_.count() else None
 
 
+def submit(page: Any, selector: str) -> None:
+    """Click what posts a form, and return once the page it leads to has loaded.
+
+    A click returns once the navigation has begun, not ended: under load the next
+    look at the page could find the new document still empty (seen in CI, and here
+    with the two cores kept busy).
+    """
+    with page.expect_navigation(wait_until="load"):
+        page.click(selector)
+
+
 def answer_on_page(page: Any, question: str, value: Any) -> None:
     """Tick, choose or type the answer as a runner would, then press Continue."""
     if isinstance(value, list):
@@ -83,7 +94,7 @@ def answer_on_page(page: Any, question: str, value: Any) -> None:
         page.check(f'input[name="value"][value="{value}"]')
     else:
         page.fill('input[name="value"]', str(value))
-    page.click('button[value="answer"]')
+    submit(page, 'button[value="answer"]')
 
 
 def click_through(page: Any, answers: Mapping[str, Any], stop_before: int | None = None,
@@ -99,5 +110,5 @@ def click_through(page: Any, answers: Mapping[str, Any], stop_before: int | None
         if question in answers:
             answer_on_page(page, question, answers[question])
         else:
-            page.click('button[value="skip"]')
+            submit(page, 'button[value="skip"]')
     raise AssertionError(f"the interview did not end within {limit} pages")

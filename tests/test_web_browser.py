@@ -27,7 +27,7 @@ from itb_triage.engine.interview_store import SessionStore
 from itb_triage.engine.summary import summarise
 from itb_triage.web.app import create_app
 
-from .browser import CHROMIUM_ARGS, answer_on_page, chromium_path, click_through, current_question, served
+from .browser import CHROMIUM_ARGS, answer_on_page, chromium_path, click_through, current_question, served, submit
 from .conftest import VIGNETTES, vignette
 
 if chromium_path() is None:
@@ -70,7 +70,7 @@ def cli_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _start(page: Any, web_url: str) -> None:
     page.goto(web_url + "/")
-    page.click("text=Start now")
+    submit(page, "text=Start now")
     page.wait_for_url("**/interview")
 
 
@@ -131,7 +131,7 @@ def test_an_emergency_answer_stops_the_interview_at_once(page: Any, web_url: str
         assert page.locator("#interruption-title").inner_text().endswith(summary.urgency)
         assert summary.where in card.inner_text()
         assert current_question(page) is None
-        page.click("text=See the full advice")
+        submit(page, "text=See the full advice")
         assert "care-card--immediate" in str(page.locator("section.care-card").get_attribute("class"))
 
 
@@ -145,7 +145,7 @@ def test_back_changes_an_answer(page: Any, web_url: str, home: Path, triage: Tri
     as_answer = (lambda v: [v]) if entry["type"] == "multi" else (lambda v: v)
     answer_on_page(page, first, as_answer(one))
     assert current_question(page) != first
-    page.click("button.back-link")
+    submit(page, "button.back-link")
     assert current_question(page) == first
     answer_on_page(page, first, as_answer(other))
     session_id = next(c["value"] for c in page.context.cookies() if c["name"] == "itb_session")
@@ -157,7 +157,7 @@ def test_save_leave_and_finish_at_the_terminal(page: Any, web_url: str, runner: 
     _start(page, web_url)
     asked = click_through(page, classic_answers, stop_before=6).asked
     assert current_question(page) is not None
-    page.click("text=Save and leave")
+    submit(page, "text=Save and leave")
     session_id = page.locator(".session-id code").inner_text()
     assert all(c["name"] != "itb_session" for c in page.context.cookies())
     store = SessionStore()
@@ -212,7 +212,7 @@ def test_axe_finds_no_serious_problem_on_the_question_emergency_and_result_pages
         _start(page, web_url)
         problems["question"] = _serious(page)
         first = current_question(page)
-        page.click('button[value="answer"]')  # nothing chosen: the error state
+        submit(page, 'button[value="answer"]')  # nothing chosen: the error state
         problems["question with an error"] = _serious(page)
         assert first is not None
         click_through(page, classic_answers)
