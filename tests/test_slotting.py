@@ -107,6 +107,21 @@ def test_a_slotted_pattern_matches_its_own_slot_only(alternatives: int) -> None:
     assert not fires_in_its_slot(condition, "other")
 
 
+@pytest.mark.parametrize("alternatives", [2, ALTERNATIVE_LIMIT])
+def test_once_its_node_is_full_the_slot_test_goes_inside_each_alternative_and_stays_exact(alternatives: int) -> None:
+    keys = [f"a{i}" for i in range(alternatives)]
+    early: Counter[str] = Counter()
+    first = [slotted_condition({"$and": [{"t": "f"}, {"$or": [{"k": k} for k in keys]}]}, "test", early)
+             for _ in range(EARLY_LIMIT)]
+    assert all(condition["$and"][1] == slot_test() for condition in first)  # ahead, while there is room
+    condition = slotted_condition({"$and": [{"t": "f"}, {"$or": [{"k": k} for k in keys]}]}, "test", early)
+    assert condition["$and"][1] == {"$or": [{"$and": [{"k": k}, slot_test()]} for k in keys]}
+    for key in keys:
+        assert fires_in_its_slot(condition, key)
+        assert not fires_across_slots(condition, key)
+    assert not fires_in_its_slot(condition, "other")
+
+
 @pytest.mark.parametrize("alternatives", [1, 3, 12])
 def test_a_slotted_negation_is_blocked_by_its_own_slot_only(alternatives: int) -> None:
     keys = [f"a{i}" for i in range(alternatives)]
