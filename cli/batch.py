@@ -20,9 +20,9 @@ written in input order with only a few chunks in flight.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -34,8 +34,6 @@ from .common import fail
 from .exit_codes import ExitStatus
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from itb_triage.engine import Knowledge
 
 # Chunks in flight per worker: enough to keep every worker busy while the parent writes.
@@ -74,36 +72,26 @@ def _in_process(items: Iterable[Item], critical: bool) -> Iterator[Done]:
 
 def _in_workers(items: Iterable[Item], critical: bool, jobs: int) -> Iterator[Done]:
     """Chunks assessed by `jobs` processes, yielded in input order, a few in flight."""
-    # Imported here: they cost `--version` and one-case commands 15 ms at start-up.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
     from itb_triage.engine import load_knowledge
+
+    from .workers import WorkerDied, Workers
 
     # The knowledge is read and checked once, here (a forked worker inherits it, a
     # spawned one gets a copy); each worker compiles its own rules from it.
     knowledge = load_knowledge()
-    # fork starts a worker in milliseconds and there are no threads to inherit (the
-    # engine starts none); spawn where fork does not exist.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                               initializer=_worker_start, initargs=(knowledge,))
-    pending: deque[Future[Done]] = deque()
+    workers: Workers[list[Item], Done] = Workers(jobs, _worker_start, (knowledge,),
+                                                 functools.partial(_worker_chunk, critical=critical))
+    finished = False
     try:
-        for chunk in chunks(items, CHUNK):
-            pending.append(pool.submit(_worker_chunk, chunk, critical))
-            if len(pending) >= jobs * IN_FLIGHT:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    except BrokenProcessPool:
+        yield from workers.map(chunks(items, CHUNK), ahead=jobs * IN_FLIGHT)
+        finished = True
+    except WorkerDied:
         fail("a worker process died (a crash in the rule engine: please report it with the input)",
               ExitStatus.ENGINE_FAILURE)
     finally:
-        # Waiting lets the chunks being assessed finish (a fraction of a second) and the
-        # pool's threads close their pipes: left running at exit, they print a traceback.
-        pool.shutdown(wait=True, cancel_futures=True)
+        # Done: the workers exit as their pipes close. Otherwise (an interrupt, a dead
+        # worker, an error) the chunks being assessed are of no use: stop at once.
+        workers.close(kill=not finished)
 
 
 # --- the command --------------------------------------------------------------------

@@ -336,6 +336,28 @@ def test_a_worker_that_dies_is_status_4_and_one_line(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the workers through /proc")
+def test_workers_end_when_batch_is_killed(tmp_path: Path) -> None:
+    child, _output = _start_long_batch(tmp_path)
+    workers = [int(pid) for pid in Path(f"/proc/{child.pid}/task/{child.pid}/children").read_text().split()]
+    assert len(workers) == 2
+    child.kill()  # SIGKILL: the parent cannot tell them
+    child.communicate(timeout=60)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() and _running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() and _running(pid) for pid in workers)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie is reaped by init, in time)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 # --- what makes it fast, without changing a byte ------------------------------------
 
 
