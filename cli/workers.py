@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -66,7 +67,7 @@ class Workers(Generic[T, R]):
         forks = "fork" in multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork") if forks else multiprocessing.get_context("spawn")
         self._pipes: list[Connection] = []
-        self._processes: list[Any] = []
+        self._processes: list[BaseProcess] = []
         for _ in range(jobs):
             ours, theirs = context.Pipe()
             # A spawned worker inherits none of them (and passing them would copy them).
@@ -86,7 +87,7 @@ class Workers(Generic[T, R]):
         done: dict[int, R] = {}
         sent = yielded = 0
         exhausted = False
-        deaths = {process.sentinel: process for process in self._processes}
+        deaths = {process.sentinel for process in self._processes}
         while True:
             while idle and not exhausted and sent - yielded < ahead:
                 item = next(pending, None)
@@ -94,7 +95,10 @@ class Workers(Generic[T, R]):
                     exhausted = True
                     break
                 pipe = idle.pop()
-                pipe.send(item[1])
+                try:
+                    pipe.send(item[1])
+                except OSError:  # it died since its last result
+                    raise WorkerDied("a worker process died") from None
                 given[pipe] = item[0]
                 sent += 1
             while yielded in done:

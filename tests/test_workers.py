@@ -77,6 +77,19 @@ def test_a_worker_that_dies_is_noticed_while_the_other_works_on(death: int, dead
         workers.close(kill=True)
 
 
+def test_a_worker_that_died_while_idle_is_noticed_when_given_work(deadline: None) -> None:
+    workers: Workers[int, int] = Workers(2, _start, (), _work)
+    try:
+        assert list(workers.map([2], ahead=1)) == [4]
+        for process in workers._processes:
+            process.kill()
+            process.join()
+        with pytest.raises(WorkerDied):
+            list(workers.map([1, 2, 3], ahead=2))
+    finally:
+        workers.close(kill=True)
+
+
 def test_an_exception_in_a_worker_is_raised_in_the_parent(deadline: None) -> None:
     workers: Workers[int, int] = Workers(2, _start, (), _work)
     try:
