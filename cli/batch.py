@@ -36,7 +36,8 @@ from .exit_codes import ExitStatus
 if TYPE_CHECKING:
     from itb_triage.engine import Knowledge
 
-# Chunks in flight per worker: enough to keep every worker busy while the parent writes.
+# Chunks per worker that may be out, or done and not yet written: enough to keep every
+# worker busy while the parent writes, few enough that memory stays small.
 IN_FLIGHT = 4
 
 
