@@ -25,6 +25,9 @@ R = TypeVar("R")
 class WorkerDied(RuntimeError):
     """A worker process ended while the parent still had work for it."""
 
+    def __init__(self) -> None:
+        super().__init__("a worker process died")
+
 
 def _serve(conn: Connection, start: Callable[..., None], args: tuple[Any, ...], work: Callable[[Any], Any],
            parents: list[Connection]) -> None:
@@ -98,7 +101,7 @@ class Workers(Generic[T, R]):
                 try:
                     pipe.send(item[1])
                 except OSError:  # it died since its last result
-                    raise WorkerDied("a worker process died") from None
+                    raise WorkerDied() from None
                 given[pipe] = item[0]
                 sent += 1
             while yielded in done:
@@ -113,13 +116,13 @@ class Workers(Generic[T, R]):
                 try:
                     ok, value = pipe.recv()
                 except (EOFError, OSError):
-                    raise WorkerDied("a worker process died") from None
+                    raise WorkerDied() from None
                 if not ok:
                     raise value
                 done[given.pop(pipe)] = value
                 idle.append(pipe)
             if any(r in deaths for r in ready):
-                raise WorkerDied("a worker process died")
+                raise WorkerDied()
 
     def close(self, *, kill: bool = False) -> None:
         """Let the workers finish and exit (or kill them at once), and wait for them."""
